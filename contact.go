@@ -1,0 +1,235 @@
+package contactgraph
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+	"time"
+)
+
+// ContactSchema is the property set of microsoft.graph.contact, in the order
+// the server renders it.
+var ContactSchema = NewSchema("microsoft.graph.contact", []Property{
+	{Name: "id", Kind: KString, ReadOnly: true},
+	{Name: "createdDateTime", Kind: KDateTime, ReadOnly: true},
+	{Name: "lastModifiedDateTime", Kind: KDateTime, ReadOnly: true},
+	{Name: "changeKey", Kind: KString, ReadOnly: true},
+	{Name: "categories", Kind: KStringList},
+	{Name: "parentFolderId", Kind: KString},
+	{Name: "birthday", Kind: KDateTime},
+	{Name: "fileAs", Kind: KString},
+	{Name: "displayName", Kind: KString, MaxLen: 256},
+	{Name: "givenName", Kind: KString},
+	{Name: "initials", Kind: KString},
+	{Name: "middleName", Kind: KString},
+	{Name: "nickName", Kind: KString},
+	{Name: "surname", Kind: KString},
+	{Name: "title", Kind: KString},
+	{Name: "yomiGivenName", Kind: KString},
+	{Name: "yomiSurname", Kind: KString},
+	{Name: "yomiCompanyName", Kind: KString},
+	{Name: "generation", Kind: KString},
+	{Name: "imAddresses", Kind: KStringList},
+	{Name: "jobTitle", Kind: KString},
+	{Name: "companyName", Kind: KString},
+	{Name: "department", Kind: KString},
+	{Name: "officeLocation", Kind: KString},
+	{Name: "profession", Kind: KString},
+	{Name: "businessHomePage", Kind: KString},
+	{Name: "assistantName", Kind: KString},
+	{Name: "manager", Kind: KString},
+	{Name: "homePhones", Kind: KStringList},
+	{Name: "mobilePhone", Kind: KString},
+	{Name: "businessPhones", Kind: KStringList},
+	{Name: "spouseName", Kind: KString},
+	{Name: "personalNotes", Kind: KString, MaxLen: 65536},
+	{Name: "children", Kind: KStringList},
+	{Name: "emailAddresses", Kind: KEmailList},
+	{Name: "primaryEmailAddress", Kind: KEmailAddress},
+	{Name: "secondaryEmailAddress", Kind: KEmailAddress},
+	{Name: "tertiaryEmailAddress", Kind: KEmailAddress},
+	{Name: "homeAddress", Kind: KPhysicalAddress},
+	{Name: "businessAddress", Kind: KPhysicalAddress},
+	{Name: "otherAddress", Kind: KPhysicalAddress},
+})
+
+// Contact is an Outlook contact in a folder of a user's mailbox.
+//
+// Doc is the contact's full Graph representation (every schema property,
+// unset ones at their default), rendered at write time so that reads can
+// send it without decoding it again. It never holds OData annotations.
+type Contact struct {
+	ID        string
+	FolderID  string
+	ChangeKey string
+	Created   time.Time
+	Modified  time.Time
+	Rev       int64 // revision of the last change
+	AutoName  bool  // displayName is derived from the name parts
+	Doc       json.RawMessage
+}
+
+// ETag returns the contact's weak entity tag, W/"<changeKey>".
+func (c *Contact) ETag() string { return `W/"` + c.ChangeKey + `"` }
+
+// ContactInput is a validated request body for a contact create or update:
+// the canonical JSON of each property the client sent.
+type ContactInput struct {
+	Props map[string]json.RawMessage
+}
+
+// ParseContactInput validates a JSON object body against ContactSchema.
+// OData annotations ("@odata.type" and the like) and read-only properties are
+// ignored; an unknown property or a value of the wrong type is an EInvalid
+// error that names it.
+func ParseContactInput(body []byte) (ContactInput, error) {
+	props, err := ParseObject(ContactSchema, body)
+	if err != nil {
+		return ContactInput{}, err
+	}
+	return ContactInput{Props: props}, nil
+}
+
+// ParseObject validates a JSON object body against s and returns the
+// canonical JSON of each writable property it sets.
+func ParseObject(s *Schema, body []byte) (map[string]json.RawMessage, error) {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 || body[0] != '{' {
+		return nil, Errorf(EInvalid, "The request body must be a JSON object.")
+	}
+	var members map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&members); err != nil {
+		return nil, Errorf(EInvalid, "The request body is not valid JSON: %s.", jsonErrorText(err))
+	}
+	if dec.More() {
+		return nil, Errorf(EInvalid, "The request body holds more than one JSON value.")
+	}
+	out := make(map[string]json.RawMessage, len(members))
+	for name, raw := range members {
+		if strings.Contains(name, "@") {
+			continue // instance annotations such as @odata.type
+		}
+		p, ok := s.Lookup(name)
+		if !ok {
+			return nil, Errorf(EInvalid, "The property '%s' does not exist on type '%s'. Make sure to only use property names that are defined by the type.", name, s.Type)
+		}
+		if p.ReadOnly {
+			continue
+		}
+		v, err := s.Canonical(p, raw)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = v
+	}
+	return out, nil
+}
+
+func jsonErrorText(err error) string {
+	msg := err.Error()
+	return strings.TrimPrefix(msg, "json: ")
+}
+
+// Name parts from which displayName is derived.
+var nameParts = []string{"givenName", "middleName", "surname"}
+
+// ApplyContact builds the new state of a contact from its old state (nil on
+// create) and a validated input. It sets the server-owned fields (id on
+// create, changeKey, timestamps, parentFolderId) and derives displayName
+// from the name parts unless the client has set it. folderID is the folder
+// the contact lives in after the write.
+func ApplyContact(old *Contact, in ContactInput, folderID string, now time.Time) *Contact {
+	props := map[string]json.RawMessage{}
+	c := &Contact{FolderID: folderID, Modified: now.UTC(), ChangeKey: NewChangeKey(), AutoName: true}
+	if old != nil {
+		_ = json.Unmarshal(old.Doc, &props)
+		c.ID, c.Created, c.AutoName = old.ID, old.Created, old.AutoName
+	} else {
+		c.ID, c.Created = NewID(), now.UTC()
+	}
+	for k, v := range in.Props {
+		props[k] = v
+	}
+	if v, ok := in.Props["displayName"]; ok {
+		var s string
+		_ = json.Unmarshal(v, &s)
+		c.AutoName = strings.TrimSpace(s) == ""
+	}
+	if c.AutoName {
+		props["displayName"] = marshal(deriveDisplayName(props))
+	}
+	props["id"] = marshal(c.ID)
+	props["createdDateTime"] = marshal(FormatDateTime(c.Created))
+	props["lastModifiedDateTime"] = marshal(FormatDateTime(c.Modified))
+	props["changeKey"] = marshal(c.ChangeKey)
+	props["parentFolderId"] = marshal(folderID)
+	c.Doc = renderDoc(ContactSchema, props)
+	return c
+}
+
+func deriveDisplayName(props map[string]json.RawMessage) string {
+	var parts []string
+	for _, n := range nameParts {
+		var s string
+		if raw, ok := props[n]; ok && json.Unmarshal(raw, &s) == nil && strings.TrimSpace(s) != "" {
+			parts = append(parts, strings.TrimSpace(s))
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// renderDoc writes every schema property in schema order, taking unset ones
+// at their default.
+func renderDoc(s *Schema, props map[string]json.RawMessage) json.RawMessage {
+	var b bytes.Buffer
+	b.Grow(1024)
+	b.WriteByte('{')
+	for i, p := range s.Props {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		b.WriteString(p.Name)
+		b.WriteString(`":`)
+		if v, ok := props[p.Name]; ok {
+			b.Write(v)
+		} else {
+			b.Write(p.Kind.DefaultValue())
+		}
+	}
+	b.WriteByte('}')
+	return b.Bytes()
+}
+
+// NewID returns a new opaque, URL-safe object id: 24 random bytes in
+// unpadded base64url, 32 characters.
+func NewID() string {
+	var b [24]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// ValidID reports whether s has the shape of an id made by NewID. Handlers
+// answer a malformed id with 400 before touching the store.
+func ValidID(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// NewChangeKey returns a new changeKey: 12 random bytes in base64url.
+func NewChangeKey() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}

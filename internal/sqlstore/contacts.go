@@ -1,0 +1,208 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/contactgraph/contactgraph"
+)
+
+const contactCols = `folder_id, change_key, created, modified, rev, auto_name, doc`
+
+// contactRow holds the columns of a contact as scanned; the columns are
+// nullable because delta reads join them to the change log.
+type contactRow struct {
+	folder, changeKey sql.NullString
+	created, modified sql.NullInt64
+	rev               sql.NullInt64
+	autoName          sql.NullInt64
+	doc               sql.NullString
+}
+
+func (r *contactRow) dest() []any {
+	return []any{&r.folder, &r.changeKey, &r.created, &r.modified, &r.rev, &r.autoName, &r.doc}
+}
+
+func (r *contactRow) contact(id string) *contactgraph.Contact {
+	return &contactgraph.Contact{
+		ID:        id,
+		FolderID:  r.folder.String,
+		ChangeKey: r.changeKey.String,
+		Created:   time.UnixMilli(r.created.Int64).UTC(),
+		Modified:  time.UnixMilli(r.modified.Int64).UTC(),
+		Rev:       r.rev.Int64,
+		AutoName:  r.autoName.Int64 == 1,
+		Doc:       json.RawMessage(r.doc.String),
+	}
+}
+
+func (s *Store) contact(ctx context.Context, x querier, mb contactgraph.Mailbox, id string) (*contactgraph.Contact, error) {
+	var r contactRow
+	err := s.queryRow(ctx, x, `SELECT `+contactCols+` FROM contacts WHERE id = ? AND tenant_id = ? AND user_id = ?`,
+		id, mb.TenantID, mb.UserID).Scan(r.dest()...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("contact")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read contact: %w", err)
+	}
+	return r.contact(id), nil
+}
+
+// Contact implements contactgraph.Store.
+func (s *Store) Contact(ctx context.Context, mb contactgraph.Mailbox, id string) (*contactgraph.Contact, error) {
+	return s.contact(ctx, s.Read, mb, id)
+}
+
+// ListContacts implements contactgraph.Store.
+func (s *Store) ListContacts(ctx context.Context, mb contactgraph.Mailbox, folderID string, p contactgraph.Page) ([]*contactgraph.Contact, error) {
+	var out []*contactgraph.Contact
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		if _, err := s.folder(ctx, tx, mb, folderID); err != nil {
+			return err
+		}
+		rows, err := s.query(ctx, tx, `SELECT id, `+contactCols+` FROM contacts WHERE folder_id = ? AND id > ? ORDER BY id LIMIT ?`, folderID, p.After, p.Limit)
+		if err != nil {
+			return fmt.Errorf("list contacts: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			var r contactRow
+			if err := rows.Scan(append([]any{&id}, r.dest()...)...); err != nil {
+				return fmt.Errorf("list contacts: %w", err)
+			}
+			out = append(out, r.contact(id))
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// CreateContact implements contactgraph.Store.
+func (s *Store) CreateContact(ctx context.Context, mb contactgraph.Mailbox, folderID string, in contactgraph.ContactInput) (*contactgraph.Contact, error) {
+	if raw, ok := in.Props["parentFolderId"]; ok {
+		var target string
+		if json.Unmarshal(raw, &target) == nil && target != "" && target != folderID {
+			return nil, contactgraph.Errorf(contactgraph.EInvalid, "The property 'parentFolderId' must name the folder the contact is created in.")
+		}
+	}
+	var c *contactgraph.Contact
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		rev, err := s.revs(ctx, tx, mb, 1)
+		if err != nil {
+			return err
+		}
+		if _, err := s.folder(ctx, tx, mb, folderID); err != nil {
+			return err
+		}
+		c = contactgraph.ApplyContact(nil, in, folderID, s.Now())
+		c.Rev = rev
+		if _, err := s.exec(ctx, tx, `INSERT INTO contacts (id, tenant_id, user_id, `+contactCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, mb.TenantID, mb.UserID, c.FolderID, c.ChangeKey, c.Created.UnixMilli(), c.Modified.UnixMilli(), c.Rev, flag(c.AutoName), string(c.Doc)); err != nil {
+			return fmt.Errorf("create contact: %w", err)
+		}
+		return s.record(ctx, tx, folderID, kindContact, c.ID, rev, false)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// UpdateContact implements contactgraph.Store. A parentFolderId naming
+// another folder moves the contact: it leaves a tombstone in the old folder.
+func (s *Store) UpdateContact(ctx context.Context, mb contactgraph.Mailbox, id string, in contactgraph.ContactInput, ifMatch string) (*contactgraph.Contact, error) {
+	var c *contactgraph.Contact
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		rev, err := s.revs(ctx, tx, mb, 1)
+		if err != nil {
+			return err
+		}
+		old, err := s.contact(ctx, tx, mb, id)
+		if err != nil {
+			return err
+		}
+		if err := checkMatch(old, ifMatch); err != nil {
+			return err
+		}
+		folderID := old.FolderID
+		if raw, ok := in.Props["parentFolderId"]; ok {
+			var target string
+			if json.Unmarshal(raw, &target) != nil || target == "" {
+				return contactgraph.Errorf(contactgraph.EInvalid, "The property 'parentFolderId' must be a folder id.")
+			}
+			if !contactgraph.ValidID(target) {
+				return contactgraph.Errorf(contactgraph.EMalformedID, "Id is malformed.")
+			}
+			if _, err := s.folder(ctx, tx, mb, target); err != nil {
+				return err
+			}
+			folderID = target
+		}
+		c = contactgraph.ApplyContact(old, in, folderID, s.Now())
+		c.Rev = rev
+		if _, err := s.exec(ctx, tx, `UPDATE contacts SET folder_id = ?, change_key = ?, modified = ?, rev = ?, auto_name = ?, doc = ? WHERE id = ?`,
+			c.FolderID, c.ChangeKey, c.Modified.UnixMilli(), c.Rev, flag(c.AutoName), string(c.Doc), id); err != nil {
+			return fmt.Errorf("update contact: %w", err)
+		}
+		if folderID != old.FolderID {
+			if err := s.record(ctx, tx, old.FolderID, kindContact, id, rev, true); err != nil {
+				return err
+			}
+		}
+		return s.record(ctx, tx, folderID, kindContact, id, rev, false)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// DeleteContact implements contactgraph.Store.
+func (s *Store) DeleteContact(ctx context.Context, mb contactgraph.Mailbox, id string, ifMatch string) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		rev, err := s.revs(ctx, tx, mb, 1)
+		if err != nil {
+			return err
+		}
+		old, err := s.contact(ctx, tx, mb, id)
+		if err != nil {
+			return err
+		}
+		if err := checkMatch(old, ifMatch); err != nil {
+			return err
+		}
+		if _, err := s.exec(ctx, tx, `DELETE FROM contacts WHERE id = ?`, id); err != nil {
+			return fmt.Errorf("delete contact: %w", err)
+		}
+		return s.record(ctx, tx, old.FolderID, kindContact, id, rev, true)
+	})
+}
+
+// checkMatch compares an If-Match header value with the contact's version.
+// "*" matches any existing contact; a list of tags matches if one does.
+func checkMatch(c *contactgraph.Contact, ifMatch string) error {
+	if ifMatch == "" {
+		return nil
+	}
+	for _, tag := range strings.Split(ifMatch, ",") {
+		tag = strings.TrimSpace(tag)
+		if tag == "*" || tag == c.ETag() || strings.Trim(strings.TrimPrefix(tag, "W/"), `"`) == c.ChangeKey {
+			return nil
+		}
+	}
+	return contactgraph.Errorf(contactgraph.EPrecondition, "The change key passed in the request does not match the current change key for the item.")
+}
+
+func flag(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,148 @@
+// Package sqlstore is the storage engine shared by the sqlite and postgres
+// stores: every query and the whole change-tracking logic, over database/sql
+// and a small Dialect. The public store packages open their database, apply
+// Schema and wrap a *Store.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/contactgraph/contactgraph"
+)
+
+// Dialect holds what differs between the engines.
+type Dialect interface {
+	// Rebind turns the engine-neutral '?' placeholders of q into the engine's own.
+	Rebind(q string) string
+	// IsUniqueViolation reports whether err is a unique or primary key violation.
+	IsUniqueViolation(err error) bool
+}
+
+// Store implements contactgraph.Store on database/sql.
+//
+// Writes go through Write; reads through Read. For SQLite these are two
+// pools on one file (one writer connection, several readers); for
+// PostgreSQL they are the same pool.
+type Store struct {
+	Write   *sql.DB
+	Read    *sql.DB
+	Dialect Dialect
+	Now     func() time.Time
+}
+
+// New returns a Store. now may be nil for time.Now.
+func New(write, read *sql.DB, d Dialect, now func() time.Time) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{Write: write, Read: read, Dialect: d, Now: now}
+}
+
+var _ contactgraph.Store = (*Store)(nil)
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	err := s.Write.Close()
+	if s.Read != s.Write {
+		err = errors.Join(err, s.Read.Close())
+	}
+	return err
+}
+
+// q returns the query text for this engine.
+func (s *Store) q(neutral string) string { return s.Dialect.Rebind(neutral) }
+
+// querier is what both *sql.Tx and *sql.DB offer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// tx runs fn in a transaction on db and commits when fn returns nil.
+func (s *Store) tx(ctx context.Context, db *sql.DB, readOnly bool, fn func(tx *sql.Tx) error) error {
+	t, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly && db != s.Write})
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(t); err != nil {
+		_ = t.Rollback()
+		return err
+	}
+	if err := t.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return s.tx(ctx, s.Write, false, fn)
+}
+
+func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return s.tx(ctx, s.Read, true, fn)
+}
+
+func (s *Store) exec(ctx context.Context, x querier, query string, args ...any) (sql.Result, error) {
+	return x.ExecContext(ctx, s.q(query), args...)
+}
+
+func (s *Store) queryRow(ctx context.Context, x querier, query string, args ...any) *sql.Row {
+	return x.QueryRowContext(ctx, s.q(query), args...)
+}
+
+func (s *Store) query(ctx context.Context, x querier, query string, args ...any) (*sql.Rows, error) {
+	return x.QueryContext(ctx, s.q(query), args...)
+}
+
+func (s *Store) nowMillis() int64 { return s.Now().UnixMilli() }
+
+// notFound is the error for an object outside the caller's scope.
+func notFound(what string) error {
+	return contactgraph.Errorf(contactgraph.ENotFound, "The specified %s was not found in the store.", what)
+}
+
+// Secret implements contactgraph.Store.
+func (s *Store) Secret(ctx context.Context, name string, gen func() ([]byte, error)) ([]byte, error) {
+	var v string
+	err := s.queryRow(ctx, s.Read, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v)
+	if err == nil {
+		return []byte(v), nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("read secret: %w", err)
+	}
+	fresh, err := gen()
+	if err != nil {
+		return nil, fmt.Errorf("generate secret: %w", err)
+	}
+	// Insert unless another process won the race, then read the winner.
+	if _, err := s.exec(ctx, s.Write, `INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, string(fresh)); err != nil {
+		return nil, fmt.Errorf("store secret: %w", err)
+	}
+	if err := s.queryRow(ctx, s.Write, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v); err != nil {
+		return nil, fmt.Errorf("read secret: %w", err)
+	}
+	return []byte(v), nil
+}
+
+// RebindQuestion rewrites '?' placeholders to $1, $2, ... for PostgreSQL.
+// Queries in this package never hold a '?' inside a string literal.
+func RebindQuestion(q string) string {
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}

@@ -1,0 +1,185 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/contactgraph/contactgraph"
+)
+
+const userCols = `id, upn, display_name, mail, created`
+
+func scanUser(row interface{ Scan(...any) error }) (contactgraph.User, error) {
+	var u contactgraph.User
+	var created int64
+	if err := row.Scan(&u.ID, &u.UPN, &u.DisplayName, &u.Mail, &created); err != nil {
+		return u, err
+	}
+	u.Created = time.UnixMilli(created).UTC()
+	return u, nil
+}
+
+// CreateUser implements contactgraph.Store.
+func (s *Store) CreateUser(ctx context.Context, tenantID string, u contactgraph.User) (contactgraph.User, error) {
+	if u.ID == "" {
+		u.ID = contactgraph.UserID(tenantID, u.UPN)
+	}
+	u.Created = time.UnixMilli(s.nowMillis()).UTC()
+	_, err := s.exec(ctx, s.Write, `INSERT INTO users (tenant_id, id, upn, upn_key, display_name, mail, created) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		tenantID, u.ID, u.UPN, strings.ToLower(u.UPN), u.DisplayName, u.Mail, u.Created.UnixMilli())
+	if s.Dialect.IsUniqueViolation(err) {
+		return u, contactgraph.Errorf(contactgraph.EConflict, "Another object with the same value for property userPrincipalName already exists.")
+	}
+	if err != nil {
+		return u, fmt.Errorf("create user: %w", err)
+	}
+	return u, nil
+}
+
+// User implements contactgraph.Store.
+func (s *Store) User(ctx context.Context, tenantID, idOrUPN string) (contactgraph.User, error) {
+	row := s.queryRow(ctx, s.Read, `SELECT `+userCols+` FROM users WHERE tenant_id = ? AND (id = ? OR upn_key = ?)`,
+		tenantID, strings.ToLower(idOrUPN), strings.ToLower(idOrUPN))
+	u, err := scanUser(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, contactgraph.Errorf(contactgraph.ENotFound, "Resource '%s' does not exist or one of its queried reference-property objects are not present.", idOrUPN)
+	}
+	if err != nil {
+		return u, fmt.Errorf("read user: %w", err)
+	}
+	return u, nil
+}
+
+// ListUsers implements contactgraph.Store.
+func (s *Store) ListUsers(ctx context.Context, tenantID string, p contactgraph.Page) ([]contactgraph.User, error) {
+	rows, err := s.query(ctx, s.Read, `SELECT `+userCols+` FROM users WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?`, tenantID, p.After, p.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	defer rows.Close()
+	var out []contactgraph.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list users: %w", err)
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// DeleteUser implements contactgraph.Store. The user's mailbox goes with it.
+func (s *Store) DeleteUser(ctx context.Context, tenantID, id string) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		res, err := s.exec(ctx, tx, `DELETE FROM users WHERE tenant_id = ? AND id = ?`, tenantID, id)
+		if err != nil {
+			return fmt.Errorf("delete user: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return contactgraph.Errorf(contactgraph.ENotFound, "Resource '%s' does not exist or one of its queried reference-property objects are not present.", id)
+		}
+		for _, q := range []string{
+			`DELETE FROM changes WHERE scope IN (SELECT id FROM folders WHERE tenant_id = ? AND user_id = ?)`,
+			`DELETE FROM floors WHERE scope IN (SELECT id FROM folders WHERE tenant_id = ? AND user_id = ?)`,
+			`DELETE FROM contacts WHERE tenant_id = ? AND user_id = ?`,
+			`DELETE FROM folders WHERE tenant_id = ? AND user_id = ?`,
+		} {
+			if _, err := s.exec(ctx, tx, q, tenantID, id); err != nil {
+				return fmt.Errorf("delete mailbox: %w", err)
+			}
+		}
+		scope := mailboxScope(contactgraph.Mailbox{TenantID: tenantID, UserID: id})
+		for _, q := range []string{`DELETE FROM changes WHERE scope = ?`, `DELETE FROM floors WHERE scope = ?`} {
+			if _, err := s.exec(ctx, tx, q, scope); err != nil {
+				return fmt.Errorf("delete mailbox: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// EnsureMailbox implements contactgraph.Store.
+func (s *Store) EnsureMailbox(ctx context.Context, tenantID, userID, upn string) (contactgraph.Mailbox, error) {
+	mb := contactgraph.Mailbox{TenantID: tenantID, UserID: userID}
+	var root sql.NullString
+	err := s.queryRow(ctx, s.Read, `SELECT root_id FROM users WHERE tenant_id = ? AND id = ?`, tenantID, userID).Scan(&root)
+	if err == nil && root.Valid {
+		mb.RootID = root.String
+		return mb, nil
+	}
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return mb, fmt.Errorf("read mailbox: %w", err)
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		if upn == "" {
+			upn = userID
+		}
+		_, err := s.exec(ctx, tx, `INSERT INTO users (tenant_id, id, upn, upn_key, display_name, mail, created) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, id) DO NOTHING`,
+			tenantID, userID, upn, strings.ToLower(upn), displayNameOf(upn), upn, s.nowMillis())
+		if s.Dialect.IsUniqueViolation(err) {
+			return contactgraph.Errorf(contactgraph.EConflict, "The user principal name '%s' belongs to another user.", upn)
+		}
+		if err != nil {
+			return fmt.Errorf("create user: %w", err)
+		}
+		mb.RootID, err = s.ensureRoot(ctx, tx, mb)
+		return err
+	})
+	return mb, err
+}
+
+// Mailbox implements contactgraph.Store.
+func (s *Store) Mailbox(ctx context.Context, tenantID, userID string) (contactgraph.Mailbox, error) {
+	mb := contactgraph.Mailbox{TenantID: tenantID, UserID: userID}
+	var root sql.NullString
+	err := s.queryRow(ctx, s.Read, `SELECT root_id FROM users WHERE tenant_id = ? AND id = ?`, tenantID, userID).Scan(&root)
+	if errors.Is(err, sql.ErrNoRows) {
+		return mb, contactgraph.Errorf(contactgraph.EUserNotFound, "The requested user '%s' is invalid.", userID)
+	}
+	if err != nil {
+		return mb, fmt.Errorf("read mailbox: %w", err)
+	}
+	if root.Valid {
+		mb.RootID = root.String
+		return mb, nil
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		mb.RootID, err = s.ensureRoot(ctx, tx, mb)
+		return err
+	})
+	return mb, err
+}
+
+// ensureRoot creates the mailbox's default folder unless it exists, and
+// returns its id. The user row must exist.
+func (s *Store) ensureRoot(ctx context.Context, tx *sql.Tx, mb contactgraph.Mailbox) (string, error) {
+	var root sql.NullString
+	if err := s.queryRow(ctx, tx, `SELECT root_id FROM users WHERE tenant_id = ? AND id = ?`, mb.TenantID, mb.UserID).Scan(&root); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", contactgraph.Errorf(contactgraph.EUserNotFound, "The requested user '%s' is invalid.", mb.UserID)
+		}
+		return "", fmt.Errorf("read mailbox: %w", err)
+	}
+	if root.Valid {
+		return root.String, nil
+	}
+	id := contactgraph.NewID()
+	if _, err := s.exec(ctx, tx, `INSERT INTO folders (id, tenant_id, user_id, parent_id, display_name, name_key, rev) VALUES (?, ?, ?, '', ?, ?, 0)`,
+		id, mb.TenantID, mb.UserID, contactgraph.RootFolderName, strings.ToLower(contactgraph.RootFolderName)); err != nil {
+		return "", fmt.Errorf("create root folder: %w", err)
+	}
+	if _, err := s.exec(ctx, tx, `UPDATE users SET root_id = ? WHERE tenant_id = ? AND id = ?`, id, mb.TenantID, mb.UserID); err != nil {
+		return "", fmt.Errorf("create root folder: %w", err)
+	}
+	return id, nil
+}
+
+func displayNameOf(upn string) string {
+	name, _, _ := strings.Cut(upn, "@")
+	return name
+}

@@ -1,0 +1,129 @@
+// Package sqlite is the embedded contactgraph store: one SQLite file opened
+// with the pure-Go driver modernc.org/sqlite, in WAL mode, with one writer
+// connection and a pool of readers. The queries and the change tracking
+// live in internal/sqlstore, shared with the postgres store.
+//
+// Durability: WAL with synchronous=NORMAL survives a crash of the server
+// process (kill -9) with every acknowledged write; Options.SyncFull also
+// survives a power loss at the price of an fsync per commit.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"time"
+
+	"github.com/contactgraph/contactgraph"
+	"github.com/contactgraph/contactgraph/internal/sqlstore"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Options configure a store.
+type Options struct {
+	Now      func() time.Time // the clock; nil for time.Now
+	SyncFull bool             // fsync every commit (synchronous=FULL)
+	Readers  int              // reader connections; 0 for a default
+}
+
+// DB is a contactgraph store on one SQLite file.
+type DB struct {
+	*sqlstore.Store
+	Path string
+}
+
+var _ contactgraph.Store = (*DB)(nil)
+
+// Open opens (creating if needed) the database at path and applies the
+// schema migrations it lacks.
+func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	sync := "NORMAL"
+	if opts.SyncFull {
+		sync = "FULL"
+	}
+	dsn := func(extra string) string {
+		v := url.Values{}
+		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(" + sync + ")", "foreign_keys(OFF)", "cache_size(-32000)"} {
+			v.Add("_pragma", p)
+		}
+		if extra != "" {
+			v.Add("_txlock", extra)
+		}
+		return "file:" + path + "?" + v.Encode()
+	}
+	write, err := sql.Open("sqlite", dsn("immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, write); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	read, err := sql.Open("sqlite", dsn(""))
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	n := opts.Readers
+	if n <= 0 {
+		n = max(4, 2*runtime.GOMAXPROCS(0))
+	}
+	read.SetMaxOpenConns(n)
+	read.SetMaxIdleConns(n)
+	read.SetConnMaxIdleTime(0)
+	return &DB{Store: sqlstore.New(write, read, dialect{}, opts.Now), Path: path}, nil
+}
+
+// migrate applies the migrations of sqlstore.Schema that the file lacks,
+// each in its own transaction together with its version number.
+func migrate(ctx context.Context, db *sql.DB) error {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	var have int
+	if err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if have > len(sqlstore.Schema) {
+		return fmt.Errorf("migrate: the database has schema version %d, newer than this server knows (%d)", have, len(sqlstore.Schema))
+	}
+	for v := have + 1; v <= len(sqlstore.Schema); v++ {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, sqlstore.Schema[v-1]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate to version %d: %w", v, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES (?)`, v); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate to version %d: %w", v, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migrate to version %d: %w", v, err)
+		}
+	}
+	return nil
+}
+
+type dialect struct{}
+
+func (dialect) Rebind(q string) string { return q }
+
+func (dialect) IsUniqueViolation(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	c := e.Code()
+	return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}

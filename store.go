@@ -1,0 +1,127 @@
+package contactgraph
+
+import (
+	"context"
+	"time"
+)
+
+// Page asks for one page of a list, ordered by id: the items whose id is
+// greater than After, at most Limit of them.
+type Page struct {
+	After string
+	Limit int
+}
+
+// ChangeQuery asks for one page of a delta round over a collection.
+//
+// A round reads the changes with Since < revision <= Until in revision
+// order. Since is 0 for a first round, which returns the current objects
+// and no tombstones. Until is the round's upper bound: zero on the round's
+// first page, where the store fills it in with the collection owner's
+// current revision, read in the same transaction as the page; the caller
+// carries it in every following link so that the round always ends and a
+// change made while a client pages lands in the next round. After is the
+// keyset position inside the round (the revision of the last change
+// returned, or Since).
+type ChangeQuery struct {
+	Since int64
+	Until int64
+	After int64
+	Limit int
+}
+
+// ContactChange is one entry of a contact delta page: the contact at its
+// latest state, or a tombstone (Removed) when it was deleted or moved out of
+// the collection.
+type ContactChange struct {
+	ID      string
+	Rev     int64
+	Removed bool
+	Contact *Contact // nil when Removed
+}
+
+// FolderChange is one entry of a folder delta page.
+type FolderChange struct {
+	ID      string
+	Rev     int64
+	Removed bool
+	Folder  *Folder // nil when Removed
+}
+
+// ChangePage is one page of a delta round.
+type ChangePage[T any] struct {
+	Changes []T
+	Until   int64 // the round's upper bound (as given, or filled in on a first page)
+	More    bool  // changes remain in (last revision returned, Until]
+}
+
+// Store is the storage of contactgraph. The sqlite and postgres packages
+// implement it; storetest holds the one conformance suite both must pass.
+//
+// Every method is scoped by tenant and mailbox: an object of another scope
+// is ErrNotFound, so ids reveal nothing. Errors carry the codes of this
+// package; any other error is an internal failure.
+type Store interface {
+	// Secret returns the secret named name, creating it with gen on first
+	// use. Every process sharing the storage sees the same value.
+	Secret(ctx context.Context, name string, gen func() ([]byte, error)) ([]byte, error)
+
+	// CreateUser creates a user. Its id is UserID(tenantID, u.UPN) when
+	// u.ID is empty. EConflict when the UPN or id is taken.
+	CreateUser(ctx context.Context, tenantID string, u User) (User, error)
+	// User finds a user by id or userPrincipalName. ENotFound.
+	User(ctx context.Context, tenantID, idOrUPN string) (User, error)
+	// ListUsers lists a tenant's users by id.
+	ListUsers(ctx context.Context, tenantID string, p Page) ([]User, error)
+	// DeleteUser deletes a user with its mailbox. ENotFound.
+	DeleteUser(ctx context.Context, tenantID, id string) error
+
+	// EnsureMailbox returns the mailbox of a signed-in user, creating the
+	// user and its default folder on first access.
+	EnsureMailbox(ctx context.Context, tenantID, userID, upn string) (Mailbox, error)
+	// Mailbox returns the mailbox of an existing user, creating its default
+	// folder if the user has none yet. ENotFound when the user does not exist.
+	Mailbox(ctx context.Context, tenantID, userID string) (Mailbox, error)
+
+	// CreateFolder creates a folder under parentID (the root when empty).
+	// ENotFound for an unknown parent, EFolderExists for a duplicate name.
+	CreateFolder(ctx context.Context, mb Mailbox, parentID string, in FolderInput) (*Folder, error)
+	// Folder returns a folder, the root included. ENotFound.
+	Folder(ctx context.Context, mb Mailbox, id string) (*Folder, error)
+	// ListFolders lists the direct children of parentID (the root when empty).
+	ListFolders(ctx context.Context, mb Mailbox, parentID string, p Page) ([]*Folder, error)
+	// UpdateFolder renames or moves a folder. ENotFound, EFolderExists,
+	// EInvalid for a move under itself or a change to the root.
+	UpdateFolder(ctx context.Context, mb Mailbox, id string, in FolderInput) (*Folder, error)
+	// DeleteFolder deletes a folder with its contacts and child folders.
+	DeleteFolder(ctx context.Context, mb Mailbox, id string) error
+
+	// CreateContact creates a contact in folderID. ENotFound for the folder.
+	CreateContact(ctx context.Context, mb Mailbox, folderID string, in ContactInput) (*Contact, error)
+	// Contact returns a contact of any folder of the mailbox. ENotFound.
+	Contact(ctx context.Context, mb Mailbox, id string) (*Contact, error)
+	// ListContacts lists the contacts of a folder by id.
+	ListContacts(ctx context.Context, mb Mailbox, folderID string, p Page) ([]*Contact, error)
+	// UpdateContact applies in to a contact; a parentFolderId in it moves the
+	// contact. When ifMatch is not empty it must equal the contact's etag or
+	// changeKey, else EPrecondition.
+	UpdateContact(ctx context.Context, mb Mailbox, id string, in ContactInput, ifMatch string) (*Contact, error)
+	// DeleteContact deletes a contact, leaving a tombstone. ENotFound, EPrecondition.
+	DeleteContact(ctx context.Context, mb Mailbox, id string, ifMatch string) error
+
+	// ContactChanges reads a page of a delta round over the contacts of a
+	// folder. ENotFound when the folder is gone; ErrSyncStateExpired when
+	// q.Since is older than the history kept for the folder.
+	ContactChanges(ctx context.Context, mb Mailbox, folderID string, q ChangeQuery) (ChangePage[ContactChange], error)
+	// FolderChanges reads a page of a delta round over the folders of the
+	// mailbox: all of them, flat, when parentID is empty, else the direct
+	// children of parentID. Errors as ContactChanges.
+	FolderChanges(ctx context.Context, mb Mailbox, parentID string, q ChangeQuery) (ChangePage[FolderChange], error)
+
+	// Prune removes tombstones and change history older than before and
+	// raises the oldest answerable position of each collection it touched.
+	// It returns the number of entries removed.
+	Prune(ctx context.Context, before time.Time) (int, error)
+
+	Close() error
+}
