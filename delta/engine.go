@@ -1,0 +1,257 @@
+package delta
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"time"
+
+	"github.com/contactgraph/contactgraph"
+)
+
+// Engine runs delta rounds.
+type Engine struct {
+	Store     contactgraph.Store
+	Codec     *Codec
+	Now       func() time.Time // nil for time.Now
+	Retention time.Duration    // how long a position stays answerable (Outlook items)
+
+	// naive drops the round's upper bound and takes the next position from
+	// a separate read after the last page: the classic design that loses
+	// changes. Only tests set it, to show that the concurrency test catches it.
+	naive bool
+}
+
+// Request is one delta call.
+type Request struct {
+	Collection Collection
+	Mailbox    contactgraph.Mailbox
+	Scope      string   // folder id; "" for every folder of the mailbox
+	Caller     string   // the principal's binding, see CallerOf
+	Select     []string // validated $select of a first request (nil: every property)
+	Token      string   // the $skiptoken or $deltatoken, "" for a first request
+	PageSize   int
+}
+
+// Page is one answer of a round: rendered items, and either the token of
+// the next page or the token of the next round.
+type Page struct {
+	Items     []json.RawMessage
+	SkipToken string
+	DeltaTok  string
+}
+
+// CallerOf returns the token binding of a principal: its user for a
+// delegated token, its application otherwise.
+func CallerOf(p contactgraph.Principal) string {
+	if p.Delegated() {
+		return "u:" + p.UserID
+	}
+	return "a:" + p.AppID
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+// badToken is the error for a token that cannot be used here.
+func badToken() error {
+	return contactgraph.Errorf(contactgraph.EBadToken, "Badly formed token.")
+}
+
+// start decodes and checks a request's token, returning the round state to
+// continue from. A request without a token starts a first round.
+func (e *Engine) start(req Request, owner string) (Token, error) {
+	now := e.now()
+	if req.Token == "" {
+		return Token{Skip: true, Collection: req.Collection, Tenant: req.Mailbox.TenantID, Owner: owner,
+			Scope: req.Scope, Caller: req.Caller, Issued: now, Select: req.Select}, nil
+	}
+	t, err := e.Codec.Decode(req.Token)
+	if errors.Is(err, ErrForeignKey) {
+		return t, contactgraph.Errorf(contactgraph.EResyncRequired, "The delta token is no longer valid, and the app must reset the sync state.")
+	}
+	if err != nil {
+		return t, badToken()
+	}
+	if t.Collection != req.Collection || t.Tenant != req.Mailbox.TenantID || t.Owner != owner || t.Scope != req.Scope || t.Caller != req.Caller {
+		return t, badToken()
+	}
+	if e.Retention > 0 && now.Sub(t.Issued) > e.Retention {
+		return t, expired()
+	}
+	if !t.Skip {
+		// A deltaLink starts a new round at its position.
+		t.Skip, t.Until, t.After, t.Issued = true, 0, t.Since, now
+	}
+	return t, nil
+}
+
+func expired() error {
+	return &contactgraph.Error{Code: contactgraph.ESyncStateExpired,
+		Message: "The sync state generation is not found. The delta token is expired and data must be synchronized again."}
+}
+
+// page turns one store page into an answer, minting the next token.
+func (e *Engine) page(t Token, until int64, more bool, lastRev int64, items []json.RawMessage) Page {
+	p := Page{Items: items}
+	if more {
+		t.Until, t.After = until, lastRev
+		p.SkipToken = e.Codec.Encode(t)
+		return p
+	}
+	t.Skip, t.Since, t.Until, t.After = false, until, 0, until
+	p.DeltaTok = e.Codec.Encode(t)
+	return p
+}
+
+// query builds the store query of a round state.
+func (e *Engine) query(t Token, limit int) contactgraph.ChangeQuery {
+	q := contactgraph.ChangeQuery{Since: t.Since, Until: t.Until, After: t.After, Limit: limit}
+	if e.naive {
+		q.Until = math.MaxInt64
+	}
+	return q
+}
+
+// Contacts answers one call of a contact delta round over the folder req.Scope.
+func (e *Engine) Contacts(ctx context.Context, req Request) (Page, error) {
+	t, err := e.start(req, req.Mailbox.UserID)
+	if err != nil {
+		return Page{}, err
+	}
+	sp, err := e.Store.ContactChanges(ctx, req.Mailbox, req.Scope, e.query(t, req.PageSize))
+	if err != nil {
+		return Page{}, mapExpired(err)
+	}
+	items := make([]json.RawMessage, 0, len(sp.Changes))
+	last := t.After
+	for _, ch := range sp.Changes {
+		last = ch.Rev
+		if ch.Removed {
+			items = append(items, tombstone(contactType, ch.ID))
+			continue
+		}
+		items = append(items, RenderContact(ch.Contact, t.Select))
+	}
+	until := sp.Until
+	if e.naive && !sp.More {
+		until, err = e.naiveHead(ctx, req)
+		if err != nil {
+			return Page{}, err
+		}
+	}
+	return e.page(t, until, sp.More, last, items), nil
+}
+
+// naiveHead is the broken design's position: the head read after the page.
+func (e *Engine) naiveHead(ctx context.Context, req Request) (int64, error) {
+	sp, err := e.Store.ContactChanges(ctx, req.Mailbox, req.Scope, contactgraph.ChangeQuery{Limit: 0})
+	return sp.Until, err
+}
+
+// Folders answers one call of a folder delta round: every folder of the
+// mailbox when req.Scope is empty, else the children of that folder.
+func (e *Engine) Folders(ctx context.Context, req Request) (Page, error) {
+	t, err := e.start(req, req.Mailbox.UserID)
+	if err != nil {
+		return Page{}, err
+	}
+	sp, err := e.Store.FolderChanges(ctx, req.Mailbox, req.Scope, e.query(t, req.PageSize))
+	if err != nil {
+		return Page{}, mapExpired(err)
+	}
+	items := make([]json.RawMessage, 0, len(sp.Changes))
+	last := t.After
+	for _, ch := range sp.Changes {
+		last = ch.Rev
+		if ch.Removed {
+			items = append(items, tombstone(folderType, ch.ID))
+			continue
+		}
+		items = append(items, RenderFolder(ch.Folder, t.Select))
+	}
+	return e.page(t, sp.Until, sp.More, last, items), nil
+}
+
+// mapExpired gives the store's expired-position error Graph's message.
+func mapExpired(err error) error {
+	if errors.Is(err, contactgraph.ErrSyncStateExpired) {
+		return expired()
+	}
+	return err
+}
+
+const (
+	contactType = "#microsoft.graph.contact"
+	folderType  = "#microsoft.graph.contactFolder"
+)
+
+// tombstone renders a removed Outlook item.
+func tombstone(typ, id string) json.RawMessage {
+	var b bytes.Buffer
+	b.WriteString(`{"@odata.type":"`)
+	b.WriteString(typ)
+	b.WriteString(`","id":`)
+	writeString(&b, id)
+	b.WriteString(`,"@removed":{"reason":"deleted"}}`)
+	return b.Bytes()
+}
+
+// RenderContact renders a contact as a delta or list item: its annotations
+// and either its whole document or the selected properties (which always
+// include id).
+func RenderContact(c *contactgraph.Contact, sel []string) json.RawMessage {
+	var b bytes.Buffer
+	b.Grow(len(c.Doc) + 96)
+	b.WriteString(`{"@odata.type":"` + contactType + `","@odata.etag":`)
+	writeString(&b, c.ETag())
+	writeMembers(&b, c.Doc, sel)
+	return b.Bytes()
+}
+
+// RenderFolder renders a folder as a delta or list item.
+func RenderFolder(f *contactgraph.Folder, sel []string) json.RawMessage {
+	var b bytes.Buffer
+	b.WriteString(`{"@odata.type":"` + folderType + `"`)
+	writeMembers(&b, f.Doc(), sel)
+	return b.Bytes()
+}
+
+// writeMembers appends ,"name":value for the members of doc (a JSON
+// object) and closes the object: all of them when sel is nil, else those
+// named in sel, in sel's order.
+func writeMembers(b *bytes.Buffer, doc json.RawMessage, sel []string) {
+	if sel == nil {
+		if len(doc) > 2 {
+			b.WriteByte(',')
+			b.Write(doc[1:])
+		} else {
+			b.WriteByte('}')
+		}
+		return
+	}
+	var m map[string]json.RawMessage
+	_ = json.Unmarshal(doc, &m)
+	for _, name := range sel {
+		v, ok := m[name]
+		if !ok {
+			continue
+		}
+		b.WriteByte(',')
+		writeString(b, name)
+		b.WriteByte(':')
+		b.Write(v)
+	}
+	b.WriteByte('}')
+}
+
+func writeString(b *bytes.Buffer, s string) {
+	v, _ := json.Marshal(s)
+	b.Write(v)
+}

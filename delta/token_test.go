@@ -1,0 +1,101 @@
+package delta
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func testCodec(t testing.TB, key string) *Codec {
+	c, err := NewCodec([]byte(strings.Repeat(key, 32)[:32]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func sample() Token {
+	return Token{Skip: true, Collection: Contacts, Tenant: "t-1", Owner: "u-1", Scope: "f-1", Caller: "u:u-1",
+		Since: 5, Until: 90, After: 40, Issued: time.Unix(1795000000, 0).UTC(), Select: []string{"id", "displayName"}}
+}
+
+func TestTokenRoundTrip(t *testing.T) {
+	c := testCodec(t, "k")
+	for _, tok := range []Token{sample(), {Collection: Folders, Tenant: "t", Issued: time.Unix(0, 0).UTC()},
+		{Collection: OrgContacts, Tenant: "t", Since: 1 << 40, After: 1 << 40, Issued: time.Unix(1, 0).UTC(), Filter: []string{"a", "b"}}} {
+		s := c.Encode(tok)
+		if strings.ContainsAny(s, "&#+/=%") {
+			t.Fatalf("token %q is not URL-safe", s)
+		}
+		got, err := c.Decode(s)
+		if err != nil {
+			t.Fatalf("decode: %v", err)
+		}
+		if !reflect.DeepEqual(got, tok) {
+			t.Fatalf("round trip:\n got %+v\nwant %+v", got, tok)
+		}
+		if again := c.Encode(tok); again == s {
+			t.Fatal("two encodings of one token must differ (every deltaLink call gets a new token)")
+		}
+	}
+}
+
+func TestTokenRejects(t *testing.T) {
+	c := testCodec(t, "k")
+	good := c.Encode(sample())
+	raw := []byte(good)
+	flip := func(i int) string {
+		b := append([]byte(nil), raw...)
+		if b[i] == 'A' {
+			b[i] = 'B'
+		} else {
+			b[i] = 'A'
+		}
+		return string(b)
+	}
+	cases := map[string]string{
+		"empty":        "",
+		"garbage":      "bogus",
+		"not base64":   "!!!!",
+		"truncated":    good[:len(good)-3],
+		"one char off": flip(len(good) / 2),
+		"last char":    flip(len(good) - 1),
+		"padded":       good + "==",
+		"doubled":      good + good,
+		"huge":         strings.Repeat("A", maxTokenLen+1),
+	}
+	for name, s := range cases {
+		if _, err := c.Decode(s); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: err = %v, want ErrMalformed", name, err)
+		}
+	}
+	other := testCodec(t, "x")
+	if _, err := other.Decode(good); !errors.Is(err, ErrForeignKey) {
+		t.Fatalf("a token of another key: err = %v, want ErrForeignKey", err)
+	}
+}
+
+// FuzzDecode: the decoder never panics, and accepts only tokens this codec
+// minted, unmodified.
+func FuzzDecode(f *testing.F) {
+	c := testCodec(f, "k")
+	minted := map[string]bool{}
+	for _, tok := range []Token{sample(), {Collection: Folders, Issued: time.Unix(0, 0)}} {
+		s := c.Encode(tok)
+		minted[s] = true
+		f.Add(s)
+	}
+	f.Add("")
+	f.Add("AAAA")
+	f.Fuzz(func(t *testing.T, s string) {
+		tok, err := c.Decode(s)
+		if err != nil {
+			return
+		}
+		if !minted[s] {
+			t.Fatalf("accepted a token that was never minted: %q -> %+v", s, tok)
+		}
+	})
+}
