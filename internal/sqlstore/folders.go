@@ -172,7 +172,7 @@ func (s *Store) checkMove(ctx context.Context, tx *sql.Tx, mb contactgraph.Mailb
 
 // subtree returns id and the ids of every folder below it.
 func (s *Store) subtree(ctx context.Context, tx *sql.Tx, id string) ([]string, error) {
-	rows, err := s.query(ctx, tx, `WITH RECURSIVE sub(id) AS (SELECT ? UNION ALL SELECT f.id FROM folders f JOIN sub ON f.parent_id = sub.id)
+	rows, err := s.query(ctx, tx, `WITH RECURSIVE sub(id) AS (SELECT CAST(? AS TEXT) UNION ALL SELECT f.id FROM folders f JOIN sub ON f.parent_id = sub.id)
 SELECT id FROM sub`, id)
 	if err != nil {
 		return nil, fmt.Errorf("read subtree: %w", err)
