@@ -208,7 +208,7 @@ func renderDoc(s *Schema, props map[string]json.RawMessage) json.RawMessage {
 // unpadded base64url, 32 characters.
 func NewID() string {
 	var b [24]byte
-	_, _ = rand.Read(b[:])
+	randRead(b[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
@@ -230,6 +230,11 @@ func ValidID(s string) bool {
 // NewChangeKey returns a new changeKey: 12 random bytes in base64url.
 func NewChangeKey() string {
 	var b [12]byte
-	_, _ = rand.Read(b[:])
+	randRead(b[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
+
+// randRead fills b from the system's secure random source, which does not
+// fail on the platforms Go supports (crypto/rand.Read panics rather than
+// return an error since Go 1.24).
+func randRead(b []byte) { _, _ = rand.Read(b) }

@@ -40,6 +40,20 @@ type ContactChange struct {
 	Contact *Contact // nil when Removed
 }
 
+// Reasons an org contact left a delta collection.
+const (
+	RemovedDeleted = "deleted" // permanently deleted or purged
+	RemovedChanged = "changed" // soft-deleted: restorable from deleted items
+)
+
+// OrgContactChange is one entry of an org contact delta page.
+type OrgContactChange struct {
+	ID      string
+	Rev     int64
+	Removed string      // "" for a live contact, else RemovedDeleted or RemovedChanged
+	Contact *OrgContact // nil when Removed
+}
+
 // FolderChange is one entry of a folder delta page.
 type FolderChange struct {
 	ID      string
@@ -49,10 +63,15 @@ type FolderChange struct {
 }
 
 // ChangePage is one page of a delta round.
+//
+// A round's range may hold an object more than once (it changed again while
+// the round ran); a page carries each object once, at its current state
+// relative to the collection, and Last is the revision to continue after.
 type ChangePage[T any] struct {
 	Changes []T
 	Until   int64 // the round's upper bound (as given, or filled in on a first page)
-	More    bool  // changes remain in (last revision returned, Until]
+	Last    int64 // revision of the last log entry read; 0 when none was
+	More    bool  // entries remain in (Last, Until]
 }
 
 // Store is the storage of contactgraph. The sqlite and postgres packages
@@ -118,10 +137,51 @@ type Store interface {
 	// children of parentID. Errors as ContactChanges.
 	FolderChanges(ctx context.Context, mb Mailbox, parentID string, q ChangeQuery) (ChangePage[FolderChange], error)
 
-	// Prune removes tombstones and change history older than before and
-	// raises the oldest answerable position of each collection it touched.
-	// It returns the number of entries removed.
-	Prune(ctx context.Context, before time.Time) (int, error)
+	// CreateOrgContact creates an org contact in a tenant.
+	CreateOrgContact(ctx context.Context, tenantID string, in OrgContactInput) (*OrgContact, error)
+	// OrgContact returns a live org contact. ENotFound, also when it is in
+	// deleted items.
+	OrgContact(ctx context.Context, tenantID, id string) (*OrgContact, error)
+	// ListOrgContacts lists a tenant's live org contacts by id.
+	ListOrgContacts(ctx context.Context, tenantID string, p Page) ([]*OrgContact, error)
+	// CountOrgContacts counts a tenant's live org contacts.
+	CountOrgContacts(ctx context.Context, tenantID string) (int, error)
+	// UpdateOrgContact applies in to a live org contact. ENotFound.
+	UpdateOrgContact(ctx context.Context, tenantID, id string, in OrgContactInput) (*OrgContact, error)
+	// DeleteOrgContact moves a live org contact to deleted items (a soft
+	// delete: delta reports it removed with reason "changed"). ENotFound.
+	DeleteOrgContact(ctx context.Context, tenantID, id string) error
+	// DeletedOrgContacts lists a tenant's soft-deleted org contacts by id.
+	DeletedOrgContacts(ctx context.Context, tenantID string, p Page) ([]*OrgContact, error)
+	// DeletedOrgContact returns a soft-deleted org contact. ENotFound.
+	DeletedOrgContact(ctx context.Context, tenantID, id string) (*OrgContact, error)
+	// RestoreOrgContact brings a soft-deleted org contact back. ENotFound.
+	RestoreOrgContact(ctx context.Context, tenantID, id string) (*OrgContact, error)
+	// PurgeOrgContact permanently deletes a soft-deleted org contact (delta
+	// reports it removed with reason "deleted"). ENotFound.
+	PurgeOrgContact(ctx context.Context, tenantID, id string) error
+	// OrgContactChanges reads a page of a delta round over a tenant's org
+	// contacts, restricted to ids when it is not empty.
+	// ErrSyncStateExpired when q.Since is older than the kept history.
+	OrgContactChanges(ctx context.Context, tenantID string, ids []string, q ChangeQuery) (ChangePage[OrgContactChange], error)
+
+	// Prune removes what the retention rules let go and raises the oldest
+	// answerable position of each collection it touched. It returns the
+	// number of tombstones removed and of org contacts purged.
+	Prune(ctx context.Context, r Retention) (int, error)
 
 	Close() error
+}
+
+// Retention says what Prune may remove: tombstones of Outlook items older
+// than Items, tombstones of directory objects older than Directory,
+// superseded log entries older than Superseded (only rounds that started
+// before then may still need them, and those are refused), and
+// soft-deleted org contacts deleted before PurgeDeleted (which leave a
+// "deleted" tombstone). A zero time removes nothing of its kind.
+type Retention struct {
+	Items        time.Time
+	Directory    time.Time
+	Superseded   time.Time
+	PurgeDeleted time.Time
 }

@@ -49,7 +49,11 @@ func nameGUID(kind, name string) string {
 	h := sha1.Sum([]byte("contactgraph:" + kind + ":" + name))
 	h[6] = (h[6] & 0x0f) | 0x50
 	h[8] = (h[8] & 0x3f) | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+	return formatGUID(h[:16])
+}
+
+func formatGUID(b []byte) string {
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // IsGUID reports whether s is a GUID in its 8-4-4-4-12 hex form.

@@ -130,9 +130,8 @@ func (e *Engine) Contacts(ctx context.Context, req Request) (Page, error) {
 		return Page{}, mapExpired(err)
 	}
 	items := make([]json.RawMessage, 0, len(sp.Changes))
-	last := t.After
+	last := max(sp.Last, t.After)
 	for _, ch := range sp.Changes {
-		last = ch.Rev
 		if ch.Removed {
 			items = append(items, tombstone(contactType, ch.ID))
 			continue
@@ -167,9 +166,8 @@ func (e *Engine) Folders(ctx context.Context, req Request) (Page, error) {
 		return Page{}, mapExpired(err)
 	}
 	items := make([]json.RawMessage, 0, len(sp.Changes))
-	last := t.After
+	last := max(sp.Last, t.After)
 	for _, ch := range sp.Changes {
-		last = ch.Rev
 		if ch.Removed {
 			items = append(items, tombstone(folderType, ch.ID))
 			continue

@@ -313,8 +313,8 @@ func mirrorRun(t *testing.T, f *fixture, writers, readers, ops int) int {
 // from delta pages, ends equal to the folder.
 func TestConcurrentMirror(t *testing.T) {
 	f := newFixture(t)
-	if wrong := mirrorRun(t, f, 4, 4, 200); wrong != 0 {
-		t.Fatalf("%d of 4 readers lost changes", wrong)
+	if wrong := mirrorRun(t, f, 4, 3, 120); wrong != 0 {
+		t.Fatalf("%d of 3 readers lost changes", wrong)
 	}
 }
 
@@ -325,8 +325,8 @@ func TestConcurrentMirrorCatchesNaiveDesign(t *testing.T) {
 	for attempt := 1; attempt <= 10; attempt++ {
 		f := newFixture(t)
 		f.engine.naive = true
-		if wrong := mirrorRun(t, f, 4, 4, 200); wrong > 0 {
-			t.Logf("attempt %d: the naive design lost changes for %d of 4 readers", attempt, wrong)
+		if wrong := mirrorRun(t, f, 4, 3, 120); wrong > 0 {
+			t.Logf("attempt %d: the naive design lost changes for %d of 3 readers", attempt, wrong)
 			return
 		}
 	}

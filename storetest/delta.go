@@ -37,10 +37,9 @@ func contactRound(t *testing.T, s contactgraph.Store, mb contactgraph.Mailbox, f
 			} else {
 				m[ch.ID] = ch.Contact.ChangeKey
 			}
-			q.After = ch.Rev
 		}
 		seen = append(seen, p.Changes...)
-		q.Until = p.Until
+		q.Until, q.After = p.Until, max(q.After, p.Last)
 		if !p.More {
 			return p.Until, seen
 		}
@@ -61,9 +60,8 @@ func folderRound(t *testing.T, s contactgraph.Store, mb contactgraph.Mailbox, pa
 			} else {
 				m[ch.ID] = ch.Folder.DisplayName + "|" + ch.Folder.ParentID
 			}
-			q.After = ch.Rev
 		}
-		q.Until = p.Until
+		q.Until, q.After = p.Until, max(q.After, p.Last)
 		if !p.More {
 			return p.Until
 		}
@@ -176,8 +174,11 @@ func testDeltaLaterRounds(t *testing.T, s contactgraph.Store, _ *Clock) {
 	sameMirror(t, "replay", replay, m)
 }
 
-// testDeltaUpperBound checks that a change made while a round pages is not
-// lost: it lands in this round or in the next one.
+// testDeltaUpperBound checks the consistency invariant for a round that
+// pages while writes happen: the round ends at its upper bound, every object
+// whose last change came before the round started is delivered in the round
+// (at that state or newer, also when it changed again meanwhile), and a
+// change made during the round lands in the next one.
 func testDeltaUpperBound(t *testing.T, s contactgraph.Store, _ *Clock) {
 	mb := mailbox(t, s, "alice@contoso.com")
 	var ids []string
@@ -189,13 +190,13 @@ func testDeltaUpperBound(t *testing.T, s contactgraph.Store, _ *Clock) {
 	p := must(s.ContactChanges(ctx(), mb, mb.RootID, q))
 	for _, ch := range p.Changes {
 		m[ch.ID] = ch.Contact.ChangeKey
-		q.After = ch.Rev
 	}
-	q.Until = p.Until
-	// Mid-round: update a contact already sent and one not yet sent, add one.
-	must(s.UpdateContact(ctx(), mb, p.Changes[0].ID, contactIn(t, `{"jobTitle":"late"}`), ""))
+	q.Until, q.After = p.Until, p.Last
+	// Mid-round: update a contact already sent and, twice, one not yet sent; add one.
+	sent := must(s.UpdateContact(ctx(), mb, p.Changes[0].ID, contactIn(t, `{"jobTitle":"late"}`), ""))
 	must(s.UpdateContact(ctx(), mb, ids[9], contactIn(t, `{"jobTitle":"late"}`), ""))
-	must(s.CreateContact(ctx(), mb, mb.RootID, contactIn(t, `{"givenName":"late"}`)))
+	unsent := must(s.UpdateContact(ctx(), mb, ids[9], contactIn(t, `{"jobTitle":"later"}`), ""))
+	late := must(s.CreateContact(ctx(), mb, mb.RootID, contactIn(t, `{"givenName":"late"}`)))
 	for p.More {
 		p = must(s.ContactChanges(ctx(), mb, mb.RootID, q))
 		for _, ch := range p.Changes {
@@ -203,10 +204,26 @@ func testDeltaUpperBound(t *testing.T, s contactgraph.Store, _ *Clock) {
 				t.Fatalf("change at %d past the round's bound %d", ch.Rev, q.Until)
 			}
 			m[ch.ID] = ch.Contact.ChangeKey
-			q.After = ch.Rev
 		}
+		q.After = max(q.After, p.Last)
 	}
-	contactRound(t, s, mb, mb.RootID, q.Until, 3, m)
+	if len(m) != 10 {
+		t.Fatalf("the round delivered %d contacts, want the 10 that existed when it started", len(m))
+	}
+	if m[ids[9]] != unsent.ChangeKey {
+		t.Fatalf("a contact changed during the round before it was sent must come at its newer state")
+	}
+	if _, ok := m[late.ID]; ok {
+		t.Fatal("a contact created during the round belongs to the next round")
+	}
+	_, seen := contactRound(t, s, mb, mb.RootID, q.Until, 3, m)
+	got := map[string]bool{}
+	for _, ch := range seen {
+		got[ch.ID] = true
+	}
+	if !got[sent.ID] || !got[late.ID] {
+		t.Fatalf("the next round lacks the changes made during the previous one: %v", got)
+	}
 	sameMirror(t, "after the next round", m, truth(t, s, mb, mb.RootID))
 }
 
@@ -268,7 +285,7 @@ func testPrune(t *testing.T, s contactgraph.Store, clock *Clock) {
 	if err := s.DeleteContact(ctx(), mb, ids[1], ""); err != nil {
 		t.Fatal(err)
 	}
-	n := must(s.Prune(ctx(), clock.Now().Add(-24*time.Hour)))
+	n := must(s.Prune(ctx(), contactgraph.Retention{Items: clock.Now().Add(-24 * time.Hour)}))
 	if n != 1 {
 		t.Fatalf("pruned %d tombstones, want 1", n)
 	}
@@ -422,9 +439,8 @@ func roundErr(s contactgraph.Store, mb contactgraph.Mailbox, folder string, sinc
 			} else {
 				m[ch.ID] = ch.Contact.ChangeKey
 			}
-			q.After = ch.Rev
 		}
-		q.Until = p.Until
+		q.Until, q.After = p.Until, max(q.After, p.Last)
 		if !p.More {
 			return p.Until, nil
 		}

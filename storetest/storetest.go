@@ -65,6 +65,10 @@ func Run(t *testing.T, open NewStore) {
 		{"DeltaDeletedFolder", testDeltaDeletedFolder},
 		{"Prune", testPrune},
 		{"ConcurrentMirror", testConcurrentMirror},
+		{"OrgContacts", testOrgContacts},
+		{"OrgDelta", testOrgDelta},
+		{"OrgPrune", testOrgPrune},
+		{"OrgConcurrentMirror", testOrgConcurrentMirror},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

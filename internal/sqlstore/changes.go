@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/contactgraph/contactgraph"
@@ -12,8 +13,16 @@ import (
 
 // Kinds of objects in the change log.
 const (
-	kindContact = 1
-	kindFolder  = 2
+	kindContact    = 1
+	kindFolder     = 2
+	kindOrgContact = 3
+)
+
+// Values of changes.removed.
+const (
+	live        = 0
+	removedHard = 1 // deleted, or moved out of the collection
+	removedSoft = 2 // org contact moved to deleted items
 )
 
 // mailboxScope is the change-log scope of "every folder of the mailbox".
@@ -35,16 +44,25 @@ func (s *Store) revs(ctx context.Context, tx *sql.Tx, mb contactgraph.Mailbox, n
 	return last - n + 1, nil
 }
 
-// record writes the latest change of an object in a collection.
+// record logs a change of an object in a collection.
 func (s *Store) record(ctx context.Context, tx *sql.Tx, scope string, kind int, id string, rev int64, removed bool) error {
-	rm := 0
+	rm := live
 	if removed {
-		rm = 1
+		rm = removedHard
 	}
-	_, err := s.exec(ctx, tx, `INSERT INTO changes (scope, kind, object_id, rev, removed, at) VALUES (?, ?, ?, ?, ?, ?)
-ON CONFLICT (scope, kind, object_id) DO UPDATE SET rev = excluded.rev, removed = excluded.removed, at = excluded.at`,
-		scope, kind, id, rev, rm, s.nowMillis())
-	if err != nil {
+	return s.recordAs(ctx, tx, scope, kind, id, rev, rm)
+}
+
+// recordAs appends a change row and marks the object's previous row in the
+// collection superseded.
+func (s *Store) recordAs(ctx context.Context, tx *sql.Tx, scope string, kind int, id string, rev int64, rm int) error {
+	now := s.nowMillis()
+	if _, err := s.exec(ctx, tx, `UPDATE changes SET superseded = ? WHERE scope = ? AND kind = ? AND object_id = ? AND superseded IS NULL`,
+		now, scope, kind, id); err != nil {
+		return fmt.Errorf("record change: %w", err)
+	}
+	if _, err := s.exec(ctx, tx, `INSERT INTO changes (scope, kind, rev, object_id, removed, at) VALUES (?, ?, ?, ?, ?, ?)`,
+		scope, kind, rev, id, rm, now); err != nil {
 		return fmt.Errorf("record change: %w", err)
 	}
 	return nil
@@ -62,14 +80,109 @@ FROM users u WHERE u.tenant_id = ? AND u.id = ?`, scope, kind, mb.TenantID, mb.U
 	if err != nil {
 		return 0, fmt.Errorf("read revision: %w", err)
 	}
+	return checkSince(rev, floor, since)
+}
+
+// checkSince checks a round's lower bound against the collection owner's
+// revision and the collection's floor, and returns the revision.
+func checkSince(rev, floor, since int64) (int64, error) {
 	if since > 0 && since < floor {
 		return 0, contactgraph.ErrSyncStateExpired
 	}
 	if since > rev {
-		// A position ahead of the mailbox: the token belongs to other data.
+		// A position ahead of the data: the token belongs to other data.
 		return 0, contactgraph.Errorf(contactgraph.EResyncRequired, "The delta token is no longer valid, and the app must reset the sync state.")
 	}
 	return rev, nil
+}
+
+// logEntry is one row of a round's range: an object that changed.
+type logEntry struct {
+	id  string
+	rev int64
+}
+
+// logPage reads up to q.Limit+1 log rows of a collection in the round's
+// range (max(q.After, q.Since), until], in revision order, restricted to
+// ids when given. An object may appear more than once.
+func (s *Store) logPage(ctx context.Context, tx *sql.Tx, scope string, kind int, q contactgraph.ChangeQuery, until int64, ids []string) ([]logEntry, error) {
+	args := []any{scope, kind, max(q.After, q.Since), until}
+	filter := ""
+	if len(ids) > 0 {
+		filter = ` AND object_id IN (?` + strings.Repeat(`, ?`, len(ids)-1) + `)`
+		for _, id := range ids {
+			args = append(args, id)
+		}
+	}
+	args = append(args, q.Limit+1)
+	rows, err := s.query(ctx, tx, `SELECT object_id, rev FROM changes WHERE scope = ? AND kind = ? AND rev > ? AND rev <= ?`+filter+` ORDER BY rev LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read changes: %w", err)
+	}
+	defer rows.Close()
+	var out []logEntry
+	for rows.Next() {
+		var e logEntry
+		if err := rows.Scan(&e.id, &e.rev); err != nil {
+			return nil, fmt.Errorf("read changes: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// round reads one page of a round: it fills in the upper bound on a first
+// page, reads the log rows, loads the current state of their objects with
+// load, and turns each into a change with build, once per object and page.
+// build returns ok=false to leave an entry out (a removed object in a first
+// round: the client never had it).
+func round[T any](ctx context.Context, s *Store, tx *sql.Tx, head int64, scope string, kind int, q contactgraph.ChangeQuery, ids []string,
+	load func(ids []string) error, build func(e logEntry) (T, bool)) (contactgraph.ChangePage[T], error) {
+	page := contactgraph.ChangePage[T]{Until: q.Until}
+	if page.Until == 0 {
+		page.Until = head
+	}
+	entries, err := s.logPage(ctx, tx, scope, kind, q, page.Until, ids)
+	if err != nil {
+		return page, err
+	}
+	if len(entries) > q.Limit {
+		entries, page.More = entries[:q.Limit], true
+	}
+	objects := make([]string, 0, len(entries))
+	for _, e := range entries {
+		objects = append(objects, e.id)
+	}
+	if len(objects) > 0 {
+		if err := load(objects); err != nil {
+			return page, err
+		}
+	}
+	seen := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		if seen[e.id] {
+			continue
+		}
+		seen[e.id] = true
+		if ch, ok := build(e); ok {
+			page.Changes = append(page.Changes, ch)
+		}
+	}
+	if len(entries) > 0 {
+		page.Last = entries[len(entries)-1].rev
+	}
+	return page, nil
+}
+
+// inList returns " IN (?, ?, ...)" for n values.
+func inList(n int) string { return ` IN (?` + strings.Repeat(`, ?`, n-1) + `)` }
+
+func anys(ids []string) []any {
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = id
+	}
+	return out
 }
 
 // ContactChanges implements contactgraph.Store.
@@ -83,42 +196,31 @@ func (s *Store) ContactChanges(ctx context.Context, mb contactgraph.Mailbox, fol
 		if err != nil {
 			return err
 		}
-		page.Until = q.Until
-		if page.Until == 0 {
-			page.Until = head
-		}
-		after := max(q.After, q.Since)
-		rows, err := s.query(ctx, tx, `SELECT ch.object_id, ch.rev, ch.removed, c.folder_id, c.change_key, c.created, c.modified, c.rev, c.auto_name, c.doc
-FROM changes ch LEFT JOIN contacts c ON c.id = ch.object_id AND ch.removed = 0
-WHERE ch.scope = ? AND ch.kind = ? AND ch.rev > ? AND ch.rev <= ? AND (ch.removed = 0 OR ? > 0)
-ORDER BY ch.rev LIMIT ?`, folderID, kindContact, after, page.Until, q.Since, q.Limit+1)
-		if err != nil {
-			return fmt.Errorf("read changes: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var ch contactgraph.ContactChange
-			var removed int
-			var c contactRow
-			if err := rows.Scan(&ch.ID, &ch.Rev, &removed, &c.folder, &c.changeKey, &c.created, &c.modified, &c.rev, &c.autoName, &c.doc); err != nil {
+		current := map[string]*contactgraph.Contact{}
+		load := func(ids []string) error {
+			rows, err := s.query(ctx, tx, `SELECT id, `+contactCols+` FROM contacts WHERE id`+inList(len(ids)), anys(ids)...)
+			if err != nil {
 				return fmt.Errorf("read changes: %w", err)
 			}
-			ch.Removed = removed == 1
-			if !ch.Removed {
-				if !c.folder.Valid {
-					return fmt.Errorf("read changes: contact %s in the log but not in the store", ch.ID)
+			defer rows.Close()
+			for rows.Next() {
+				var id string
+				var r contactRow
+				if err := rows.Scan(append([]any{&id}, r.dest()...)...); err != nil {
+					return fmt.Errorf("read changes: %w", err)
 				}
-				ch.Contact = c.contact(ch.ID)
+				if r.folder.String == folderID {
+					current[id] = r.contact(id)
+				}
 			}
-			page.Changes = append(page.Changes, ch)
+			return rows.Err()
 		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("read changes: %w", err)
+		build := func(e logEntry) (contactgraph.ContactChange, bool) {
+			c, ok := current[e.id]
+			return contactgraph.ContactChange{ID: e.id, Rev: e.rev, Removed: !ok, Contact: c}, ok || q.Since > 0
 		}
-		if len(page.Changes) > q.Limit {
-			page.Changes, page.More = page.Changes[:q.Limit], true
-		}
-		return nil
+		page, err = round(ctx, s, tx, head, folderID, kindContact, q, nil, load, build)
+		return err
 	})
 	return page, err
 }
@@ -138,66 +240,81 @@ func (s *Store) FolderChanges(ctx context.Context, mb contactgraph.Mailbox, pare
 		if err != nil {
 			return err
 		}
-		page.Until = q.Until
-		if page.Until == 0 {
-			page.Until = head
-		}
-		after := max(q.After, q.Since)
-		rows, err := s.query(ctx, tx, `SELECT ch.object_id, ch.rev, ch.removed, f.parent_id, f.display_name, f.rev
-FROM changes ch LEFT JOIN folders f ON f.id = ch.object_id AND ch.removed = 0
-WHERE ch.scope = ? AND ch.kind = ? AND ch.rev > ? AND ch.rev <= ? AND (ch.removed = 0 OR ? > 0)
-ORDER BY ch.rev LIMIT ?`, scope, kindFolder, after, page.Until, q.Since, q.Limit+1)
-		if err != nil {
-			return fmt.Errorf("read changes: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var ch contactgraph.FolderChange
-			var removed int
-			var parent, name sql.NullString
-			var rev sql.NullInt64
-			if err := rows.Scan(&ch.ID, &ch.Rev, &removed, &parent, &name, &rev); err != nil {
+		current := map[string]*contactgraph.Folder{}
+		load := func(ids []string) error {
+			rows, err := s.query(ctx, tx, `SELECT id, parent_id, display_name, rev FROM folders WHERE tenant_id = ? AND user_id = ? AND id`+inList(len(ids)),
+				append([]any{mb.TenantID, mb.UserID}, anys(ids)...)...)
+			if err != nil {
 				return fmt.Errorf("read changes: %w", err)
 			}
-			ch.Removed = removed == 1
-			if !ch.Removed {
-				if !parent.Valid {
-					return fmt.Errorf("read changes: folder %s in the log but not in the store", ch.ID)
+			defer rows.Close()
+			for rows.Next() {
+				f := &contactgraph.Folder{}
+				if err := rows.Scan(&f.ID, &f.ParentID, &f.DisplayName, &f.Rev); err != nil {
+					return fmt.Errorf("read changes: %w", err)
 				}
-				ch.Folder = &contactgraph.Folder{ID: ch.ID, ParentID: parent.String, DisplayName: name.String, Rev: rev.Int64}
+				if parentID == "" || f.ParentID == parentID {
+					current[f.ID] = f
+				}
 			}
-			page.Changes = append(page.Changes, ch)
+			return rows.Err()
 		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("read changes: %w", err)
+		build := func(e logEntry) (contactgraph.FolderChange, bool) {
+			f, ok := current[e.id]
+			return contactgraph.FolderChange{ID: e.id, Rev: e.rev, Removed: !ok, Folder: f}, ok || q.Since > 0
 		}
-		if len(page.Changes) > q.Limit {
-			page.Changes, page.More = page.Changes[:q.Limit], true
-		}
-		return nil
+		page, err = round(ctx, s, tx, head, scope, kindFolder, q, nil, load, build)
+		return err
 	})
 	return page, err
 }
 
-// Prune implements contactgraph.Store. It removes tombstones older than
-// before and raises each touched collection's floor to the highest revision
-// it removed, in one transaction.
-func (s *Store) Prune(ctx context.Context, before time.Time) (int, error) {
-	var n int64
+// Prune implements contactgraph.Store. It purges org contacts deleted
+// before r.PurgeDeleted (each leaves a "deleted" tombstone), removes
+// superseded log rows older than r.Superseded, and removes tombstones older
+// than the cutoff of their kind, raising each touched collection's floor to
+// the highest revision it removed.
+func (s *Store) Prune(ctx context.Context, r contactgraph.Retention) (int, error) {
+	n := 0
+	if !r.PurgeDeleted.IsZero() {
+		purged, err := s.purgeDeleted(ctx, r.PurgeDeleted)
+		if err != nil {
+			return 0, err
+		}
+		n += purged
+	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		cutoff := before.UnixMilli()
-		_, err := s.exec(ctx, tx, `INSERT INTO floors (scope, kind, rev)
-SELECT scope, kind, MAX(rev) FROM changes WHERE removed = 1 AND at < ? GROUP BY scope, kind
+		if !r.Superseded.IsZero() {
+			res, err := s.exec(ctx, tx, `DELETE FROM changes WHERE superseded IS NOT NULL AND superseded < ?`, r.Superseded.UnixMilli())
+			if err != nil {
+				return fmt.Errorf("prune: %w", err)
+			}
+			k, _ := res.RowsAffected()
+			n += int(k)
+		}
+		for _, c := range []struct {
+			before time.Time
+			kinds  string
+		}{{r.Items, "1, 2"}, {r.Directory, "3"}} {
+			if c.before.IsZero() {
+				continue
+			}
+			cutoff := c.before.UnixMilli()
+			cond := `removed <> 0 AND superseded IS NULL AND at < ? AND kind IN (` + c.kinds + `)`
+			_, err := s.exec(ctx, tx, `INSERT INTO floors (scope, kind, rev)
+SELECT scope, kind, MAX(rev) FROM changes WHERE `+cond+` GROUP BY scope, kind
 ON CONFLICT (scope, kind) DO UPDATE SET rev = CASE WHEN excluded.rev > floors.rev THEN excluded.rev ELSE floors.rev END`, cutoff)
-		if err != nil {
-			return fmt.Errorf("prune: raise floors: %w", err)
+			if err != nil {
+				return fmt.Errorf("prune: raise floors: %w", err)
+			}
+			res, err := s.exec(ctx, tx, `DELETE FROM changes WHERE `+cond, cutoff)
+			if err != nil {
+				return fmt.Errorf("prune: %w", err)
+			}
+			k, _ := res.RowsAffected()
+			n += int(k)
 		}
-		res, err := s.exec(ctx, tx, `DELETE FROM changes WHERE removed = 1 AND at < ?`, cutoff)
-		if err != nil {
-			return fmt.Errorf("prune: %w", err)
-		}
-		n, _ = res.RowsAffected()
 		return nil
 	})
-	return int(n), err
+	return n, err
 }

@@ -5,15 +5,25 @@ package sqlstore
 // records the applied version. Columns use only types both engines share:
 // TEXT, BIGINT/INTEGER; times are Unix milliseconds; flags are 0/1.
 //
-// Change tracking. Every mailbox owns a revision counter (users.rev). A write
-// increments it in the same transaction as the data, taking the counter row's
-// lock until commit, so that on PostgreSQL revisions of one mailbox commit in
+// Change tracking. Every mailbox owns a revision counter (users.rev), every
+// tenant one for its org contacts (tenants.rev). A write increments the
+// counter in the same transaction as the data, taking the counter row's lock
+// until commit, so that on PostgreSQL the revisions of one owner commit in
 // increasing order (a per-scope counter row locked to commit) and on SQLite
-// the single writer gives the same guarantee. The changes table keeps the
-// latest change of each object per collection ("scope"): a folder id for the
-// contacts and child folders of a folder, "<tenant>:<user>" for every folder
-// of a mailbox. A delete or a move out of a collection leaves a tombstone
-// there (removed = 1). floors records, per collection, the highest revision
+// the single writer gives the same guarantee.
+//
+// The changes table is the log. Each write appends a row (collection
+// "scope", object, revision) and marks the object's previous row in that
+// collection superseded. Scopes: a folder id for the contacts and child
+// folders of a folder, "<tenant>:<user>" for every folder of a mailbox,
+// "org:<tenant>" for a tenant's org contacts. A delta round reads the rows of
+// its revision range, superseded ones included, and answers with each
+// object's current state relative to the collection (present, or removed):
+// an object changed again while a client pages is still delivered in that
+// round, at its newer state. Superseded rows are kept as long as a round may
+// last (older nextLinks are refused); the latest row of a removed object is
+// its tombstone (removed = 1; 2 marks a soft-deleted org contact), kept for
+// the retention period. floors records, per collection, the highest revision
 // whose tombstones were pruned: a position below it can no longer be answered.
 var Schema = []string{
 	// 1: users, folders, contacts, change log, secrets.
@@ -60,21 +70,41 @@ CREATE TABLE contacts (
 );
 CREATE INDEX contacts_folder ON contacts (folder_id, id);
 CREATE TABLE changes (
-	scope     TEXT NOT NULL,
-	kind      INTEGER NOT NULL,
-	object_id TEXT NOT NULL,
-	rev       BIGINT NOT NULL,
-	removed   INTEGER NOT NULL,
-	at        BIGINT NOT NULL,
-	PRIMARY KEY (scope, kind, object_id)
+	scope      TEXT NOT NULL,
+	kind       INTEGER NOT NULL,
+	rev        BIGINT NOT NULL,
+	object_id  TEXT NOT NULL,
+	removed    INTEGER NOT NULL,
+	at         BIGINT NOT NULL,
+	superseded BIGINT,
+	PRIMARY KEY (scope, kind, rev, object_id)
 );
-CREATE INDEX changes_rev ON changes (scope, kind, rev);
+CREATE INDEX changes_object ON changes (scope, kind, object_id);
 CREATE INDEX changes_tombstones ON changes (removed, at);
+CREATE INDEX changes_superseded ON changes (superseded);
 CREATE TABLE floors (
 	scope TEXT NOT NULL,
 	kind  INTEGER NOT NULL,
 	rev   BIGINT NOT NULL,
 	PRIMARY KEY (scope, kind)
 );
+`,
+	// 2: org contacts, with a revision counter per tenant.
+	`
+CREATE TABLE tenants (
+	id  TEXT PRIMARY KEY,
+	rev BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE org_contacts (
+	id         TEXT PRIMARY KEY,
+	tenant_id  TEXT NOT NULL,
+	props      TEXT NOT NULL,
+	prop_revs  TEXT NOT NULL,
+	rev        BIGINT NOT NULL,
+	created    BIGINT NOT NULL,
+	deleted_at BIGINT
+);
+CREATE INDEX org_contacts_tenant ON org_contacts (tenant_id, id);
+CREATE INDEX org_contacts_deleted ON org_contacts (deleted_at);
 `,
 }

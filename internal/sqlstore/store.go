@@ -33,6 +33,21 @@ type Store struct {
 	Read    *sql.DB
 	Dialect Dialect
 	Now     func() time.Time
+
+	// ReadIsolation is the isolation level of read transactions; zero is
+	// the driver's default. A read transaction reads a collection's head,
+	// its floor and its changes in several statements, which must see one
+	// snapshot: SQLite read transactions always do; the postgres store sets
+	// sql.LevelRepeatableRead, since READ COMMITTED takes a snapshot per
+	// statement and a Prune committing between them would give a silent
+	// partial diff.
+	ReadIsolation sql.IsolationLevel
+
+	// BeforeCommit, when set, is called inside each write transaction just
+	// before it commits, with the caller's context. Test seam only: a test
+	// blocks in it to hold a write open (revision taken, data written, not
+	// committed). Production code leaves it nil.
+	BeforeCommit func(ctx context.Context)
 }
 
 // New returns a Store. now may be nil for time.Now.
@@ -66,13 +81,20 @@ type querier interface {
 
 // tx runs fn in a transaction on db and commits when fn returns nil.
 func (s *Store) tx(ctx context.Context, db *sql.DB, readOnly bool, fn func(tx *sql.Tx) error) error {
-	t, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly && db != s.Write})
+	opts := &sql.TxOptions{ReadOnly: readOnly && db != s.Write}
+	if readOnly {
+		opts.Isolation = s.ReadIsolation
+	}
+	t, err := db.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	if err := fn(t); err != nil {
 		_ = t.Rollback()
 		return err
+	}
+	if !readOnly && s.BeforeCommit != nil {
+		s.BeforeCommit(ctx)
 	}
 	if err := t.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)

@@ -1,0 +1,84 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/contactgraph/contactgraph"
+	"github.com/contactgraph/contactgraph/internal/sqlstore"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// Options configure a store.
+type Options struct {
+	// Now is the clock; nil for time.Now.
+	Now func() time.Time
+	// Schema, when set, is the schema the store lives in: it becomes the
+	// sessions' search_path and is created on start if missing. Empty
+	// keeps the DSN's or the server's search_path. Tests give each store
+	// a schema of its own.
+	Schema string
+}
+
+// DB is a contactgraph store on a PostgreSQL database. It is safe for
+// concurrent use, also by several processes on the same database.
+type DB struct {
+	*sqlstore.Store
+	pool *pgxpool.Pool
+}
+
+var _ contactgraph.Store = (*DB)(nil)
+
+// Open connects to the database named by dsn (a postgres:// URL or a
+// key=value string, with pgxpool's options such as pool_max_conns) and
+// applies the schema migrations it lacks. Every session runs at READ
+// COMMITTED by default, which the change feed's correctness relies on
+// (see the package documentation), whatever the server's configuration.
+func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse dsn: %w", err)
+	}
+	params := cfg.ConnConfig.RuntimeParams
+	params["default_transaction_isolation"] = "read committed"
+	if opts.Schema != "" {
+		params["search_path"] = quoteIdent(opts.Schema)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if err := migrate(ctx, pool, opts.Schema); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	s := sqlstore.New(db, db, dialect{}, opts.Now)
+	s.ReadIsolation = sql.LevelRepeatableRead
+	return &DB{Store: s, pool: pool}, nil
+}
+
+// Close closes the store and its connections.
+func (db *DB) Close() error {
+	err := db.Store.Close()
+	db.pool.Close()
+	return err
+}
+
+// dialect is PostgreSQL's sqlstore.Dialect.
+type dialect struct{}
+
+func (dialect) Rebind(q string) string { return sqlstore.RebindQuestion(q) }
+
+// uniqueViolation is the SQLSTATE of unique_violation.
+const uniqueViolation = "23505"
+
+func (dialect) IsUniqueViolation(err error) bool {
+	var e *pgconn.PgError
+	return errors.As(err, &e) && e.Code == uniqueViolation
+}

@@ -1,0 +1,223 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/contactgraph/contactgraph"
+	"github.com/contactgraph/contactgraph/postgres"
+	"github.com/contactgraph/contactgraph/storetest"
+	"github.com/jackc/pgx/v5"
+)
+
+// envDSN names the environment variable holding the test database's DSN.
+const envDSN = "CONTACTGRAPH_TEST_POSTGRES"
+
+// testDSN returns the test database's DSN, or skips the test.
+func testDSN(t *testing.T) string {
+	t.Helper()
+	dsn := os.Getenv(envDSN)
+	if dsn == "" {
+		t.Skip(envDSN + " is not set: PostgreSQL tests need a DSN such as postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
+	}
+	return dsn
+}
+
+// newSchema returns the name of a new, random schema (not created yet) and
+// drops it with everything in it when the test ends.
+func newSchema(t *testing.T) string {
+	t.Helper()
+	dsn := testDSN(t)
+	b := make([]byte, 8)
+	rand.Read(b)
+	schema := "cgtest_" + hex.EncodeToString(b)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return schema
+}
+
+// withAppName sets the application_name of a DSN's sessions, so that a
+// test can find its own sessions in pg_stat_activity.
+func withAppName(dsn, name string) string {
+	if !strings.Contains(dsn, "://") {
+		return dsn + " application_name=" + name
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return dsn // Open reports the bad DSN
+	}
+	q := u.Query()
+	q.Set("application_name", name)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// env is one test's database: a schema of its own and the store on it.
+type env struct {
+	db     *postgres.DB
+	schema string
+	dsn    string // the DSN with the schema's application_name
+}
+
+// newEnv opens a store on a fresh schema; clock may be nil.
+func newEnv(t *testing.T, clock *storetest.Clock) *env {
+	t.Helper()
+	schema := newSchema(t)
+	e := &env{schema: schema, dsn: withAppName(testDSN(t), schema)}
+	e.db = e.open(t, clock)
+	return e
+}
+
+// open opens another store (a replica) on the env's schema.
+func (e *env) open(t *testing.T, clock *storetest.Clock) *postgres.DB {
+	t.Helper()
+	opts := postgres.Options{Schema: e.schema}
+	if clock != nil {
+		opts.Now = clock.Now
+	}
+	db, err := postgres.Open(context.Background(), e.dsn, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// lockWaiters counts the env's sessions waiting for a lock.
+func (e *env) lockWaiters(t *testing.T) int {
+	t.Helper()
+	var n int
+	err := e.db.Read.QueryRowContext(context.Background(),
+		`SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, e.schema).Scan(&n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// waitFor polls cond until it holds; it fails the test after 20 seconds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// call is a store call running in its own goroutine.
+type call struct {
+	done chan struct{}
+	err  error
+}
+
+// start runs fn in a goroutine.
+func start(fn func() error) *call {
+	c := &call{done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		c.err = fn()
+	}()
+	return c
+}
+
+// finished reports whether the call has returned.
+func (c *call) finished() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// wait waits for the call and fails the test on its error.
+func (c *call) wait(t *testing.T, what string) {
+	t.Helper()
+	select {
+	case <-c.done:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("%s did not finish", what)
+	}
+	if c.err != nil {
+		t.Fatalf("%s: %v", what, c.err)
+	}
+}
+
+type holdKey struct{}
+
+// hold stops a write inside its transaction, just before commit: its
+// revision is taken and its data written, but nothing is committed.
+type hold struct {
+	held    chan struct{} // closed when the write reached the hold
+	release chan struct{} // closed by the test to let the write commit
+	once    sync.Once
+}
+
+func newHold() *hold { return &hold{held: make(chan struct{}), release: make(chan struct{})} }
+
+// ctx returns a context whose writes stop at h.
+func (h *hold) ctx() context.Context { return context.WithValue(context.Background(), holdKey{}, h) }
+
+// installHolds makes db's write transactions stop at the hold their
+// context carries, through the engine's test-only BeforeCommit seam.
+func installHolds(db *postgres.DB) {
+	db.BeforeCommit = func(ctx context.Context) {
+		if h, ok := ctx.Value(holdKey{}).(*hold); ok {
+			h.once.Do(func() { close(h.held) })
+			<-h.release
+		}
+	}
+}
+
+// waitHeld waits until the write c, carrying h, is held open.
+func waitHeld(t *testing.T, h *hold, c *call, what string) {
+	t.Helper()
+	select {
+	case <-h.held:
+	case <-c.done:
+		t.Fatalf("%s finished before reaching its commit: %v", what, c.err)
+	case <-time.After(20 * time.Second):
+		t.Fatalf("%s never reached its commit", what)
+	}
+}
+
+const tenant = "8f5e1a42-0000-4000-8000-000000000002"
+
+func mailbox(t *testing.T, s contactgraph.Store, upn string) contactgraph.Mailbox {
+	t.Helper()
+	mb, err := s.EnsureMailbox(context.Background(), tenant, contactgraph.UserID(tenant, upn), upn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mb
+}
+
+// TestStore runs the conformance suite on PostgreSQL, each subtest on a
+// schema of its own.
+func TestStore(t *testing.T) {
+	testDSN(t)
+	storetest.Run(t, func(t *testing.T, clock *storetest.Clock) contactgraph.Store {
+		return newEnv(t, clock).db
+	})
+}
