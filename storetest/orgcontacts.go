@@ -261,7 +261,7 @@ func testOrgConcurrentMirror(t *testing.T, s contactgraph.Store, _ *Clock) {
 					}
 					for _, ch := range p.Changes {
 						orgApply(m, ch, pos, minimal && pos > 0)
-								}
+					}
 					q.Until, q.After = p.Until, max(q.After, p.Last)
 					if !p.More {
 						break
