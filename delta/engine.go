@@ -17,6 +17,11 @@ type Engine struct {
 	Codec     *Codec
 	Now       func() time.Time // nil for time.Now
 	Retention time.Duration    // how long a position stays answerable (Outlook items)
+	// DirectoryRetention is how long an org contact position stays answerable.
+	DirectoryRetention time.Duration
+	// RoundLifetime is how long a round may take: a nextLink older than
+	// this is refused, so superseded log entries can be pruned after it.
+	RoundLifetime time.Duration
 
 	// naive drops the round's upper bound and takes the next position from
 	// a separate read after the last page: the classic design that loses
@@ -27,12 +32,23 @@ type Engine struct {
 // Request is one delta call.
 type Request struct {
 	Collection Collection
-	Mailbox    contactgraph.Mailbox
+	Tenant     string               // the tenant of an org contact round
+	Mailbox    contactgraph.Mailbox // the mailbox of a contact or folder round
 	Scope      string   // folder id; "" for every folder of the mailbox
 	Caller     string   // the principal's binding, see CallerOf
 	Select     []string // validated $select of a first request (nil: every property)
 	Token      string   // the $skiptoken or $deltatoken, "" for a first request
 	PageSize   int
+	Filter     []string // org contacts: ids of a first request's $filter
+	Minimal    bool     // org contacts: Prefer: return=minimal
+}
+
+// tenant returns the tenant the request is in.
+func (r Request) tenant() string {
+	if r.Mailbox.TenantID != "" {
+		return r.Mailbox.TenantID
+	}
+	return r.Tenant
 }
 
 // Page is one answer of a round: rendered items, and either the token of
@@ -66,11 +82,11 @@ func badToken() error {
 
 // start decodes and checks a request's token, returning the round state to
 // continue from. A request without a token starts a first round.
-func (e *Engine) start(req Request, owner string) (Token, error) {
+func (e *Engine) start(req Request, owner string, retention time.Duration) (Token, error) {
 	now := e.now()
 	if req.Token == "" {
-		return Token{Skip: true, Collection: req.Collection, Tenant: req.Mailbox.TenantID, Owner: owner,
-			Scope: req.Scope, Caller: req.Caller, Issued: now, Select: req.Select}, nil
+		return Token{Skip: true, Collection: req.Collection, Tenant: req.tenant(), Owner: owner,
+			Scope: req.Scope, Caller: req.Caller, Issued: now, Select: req.Select, Filter: req.Filter}, nil
 	}
 	t, err := e.Codec.Decode(req.Token)
 	if errors.Is(err, ErrForeignKey) {
@@ -79,11 +95,15 @@ func (e *Engine) start(req Request, owner string) (Token, error) {
 	if err != nil {
 		return t, badToken()
 	}
-	if t.Collection != req.Collection || t.Tenant != req.Mailbox.TenantID || t.Owner != owner || t.Scope != req.Scope || t.Caller != req.Caller {
+	if t.Collection != req.Collection || t.Tenant != req.tenant() || t.Owner != owner || t.Scope != req.Scope || t.Caller != req.Caller {
 		return t, badToken()
 	}
-	if e.Retention > 0 && now.Sub(t.Issued) > e.Retention {
+	if retention > 0 && now.Sub(t.Issued) > retention {
 		return t, expired()
+	}
+	if t.Skip && e.RoundLifetime > 0 && now.Sub(t.Issued) > e.RoundLifetime {
+		return t, contactgraph.Errorf(contactgraph.ESyncStateExpired,
+			"The sync state generation is not found. The round of this link started more than %s ago; start again from the last deltaLink.", e.RoundLifetime)
 	}
 	if !t.Skip {
 		// A deltaLink starts a new round at its position.
@@ -121,7 +141,7 @@ func (e *Engine) query(t Token, limit int) contactgraph.ChangeQuery {
 
 // Contacts answers one call of a contact delta round over the folder req.Scope.
 func (e *Engine) Contacts(ctx context.Context, req Request) (Page, error) {
-	t, err := e.start(req, req.Mailbox.UserID)
+	t, err := e.start(req, req.Mailbox.UserID, e.Retention)
 	if err != nil {
 		return Page{}, err
 	}
@@ -157,7 +177,7 @@ func (e *Engine) naiveHead(ctx context.Context, req Request) (int64, error) {
 // Folders answers one call of a folder delta round: every folder of the
 // mailbox when req.Scope is empty, else the children of that folder.
 func (e *Engine) Folders(ctx context.Context, req Request) (Page, error) {
-	t, err := e.start(req, req.Mailbox.UserID)
+	t, err := e.start(req, req.Mailbox.UserID, e.Retention)
 	if err != nil {
 		return Page{}, err
 	}
