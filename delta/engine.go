@@ -34,10 +34,10 @@ type Request struct {
 	Collection Collection
 	Tenant     string               // the tenant of an org contact round
 	Mailbox    contactgraph.Mailbox // the mailbox of a contact or folder round
-	Scope      string   // folder id; "" for every folder of the mailbox
-	Caller     string   // the principal's binding, see CallerOf
-	Select     []string // validated $select of a first request (nil: every property)
-	Token      string   // the $skiptoken or $deltatoken, "" for a first request
+	Scope      string               // folder id; "" for every folder of the mailbox
+	Caller     string               // the principal's binding, see CallerOf
+	Select     []string             // validated $select of a first request (nil: every property)
+	Token      string               // the $skiptoken or $deltatoken, "" for a first request
 	PageSize   int
 	Filter     []string // org contacts: ids of a first request's $filter
 	Minimal    bool     // org contacts: Prefer: return=minimal

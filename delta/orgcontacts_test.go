@@ -243,4 +243,3 @@ func FuzzParseIDFilter(f *testing.F) {
 		}
 	})
 }
-
