@@ -1,0 +1,15 @@
+// Package client runs Microsoft Graph delta rounds the way the Graph
+// documentation describes, against contactgraph or against Microsoft Graph
+// itself, and applies them to a local mirror.
+//
+// A Client follows @odata.nextLink verbatim until a page carries
+// @odata.deltaLink, re-sends its Prefer header on every page (Graph does not
+// keep headers in tokens), honours Retry-After on 429 and 503, retries
+// transport errors with backoff, and, when the server says the sync state
+// is gone (410 SyncStateNotFound or resyncRequired, 400 syncStateNotFound),
+// starts over with a full round and tells the mirror to reset.
+//
+// Errors that Graph answered come back as *contactgraph.Error with the
+// domain code of the Graph error (ENotFound, ESyncStateExpired, ...), wrapping
+// an *HTTPError with the status, the Graph code and the request id.
+package client
