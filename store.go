@@ -165,6 +165,12 @@ type Store interface {
 	// ErrSyncStateExpired when q.Since is older than the kept history.
 	OrgContactChanges(ctx context.Context, tenantID string, ids []string, q ChangeQuery) (ChangePage[OrgContactChange], error)
 
+	// ImportContacts creates many contacts in folderID in one transaction,
+	// for seeding large data sets. It returns how many it created.
+	ImportContacts(ctx context.Context, mb Mailbox, folderID string, in []ContactInput) (int, error)
+	// ImportOrgContacts creates many org contacts in one transaction.
+	ImportOrgContacts(ctx context.Context, tenantID string, in []OrgContactInput) (int, error)
+
 	// Prune removes what the retention rules let go and raises the oldest
 	// answerable position of each collection it touched. It returns the
 	// number of tombstones removed and of org contacts purged.

@@ -84,9 +84,9 @@ func badToken() error {
 // continue from. A request without a token starts a first round.
 func (e *Engine) start(req Request, owner string, retention time.Duration) (Token, error) {
 	now := e.now()
+	bind := Bind(req.Collection, req.tenant(), owner, req.Scope, req.Caller)
 	if req.Token == "" {
-		return Token{Skip: true, Collection: req.Collection, Tenant: req.tenant(), Owner: owner,
-			Scope: req.Scope, Caller: req.Caller, Issued: now, Select: req.Select, Filter: req.Filter}, nil
+		return Token{Skip: true, Collection: req.Collection, Binding: bind, Issued: now, Select: req.Select, Filter: req.Filter}, nil
 	}
 	t, err := e.Codec.Decode(req.Token)
 	if errors.Is(err, ErrForeignKey) {
@@ -95,7 +95,7 @@ func (e *Engine) start(req Request, owner string, retention time.Duration) (Toke
 	if err != nil {
 		return t, badToken()
 	}
-	if t.Collection != req.Collection || t.Tenant != req.tenant() || t.Owner != owner || t.Scope != req.Scope || t.Caller != req.Caller {
+	if t.Collection != req.Collection || t.Binding != bind {
 		return t, badToken()
 	}
 	if retention > 0 && now.Sub(t.Issued) > retention {

@@ -26,7 +26,7 @@ func (e *Engine) OrgContacts(ctx context.Context, req Request) (Page, error) {
 		if err != nil {
 			return Page{}, mapExpired(err)
 		}
-		t := Token{Collection: OrgContacts, Tenant: req.Tenant, Caller: req.Caller, Since: sp.Until, After: sp.Until,
+		t := Token{Collection: OrgContacts, Binding: Bind(OrgContacts, req.Tenant, "", "", req.Caller), Since: sp.Until, After: sp.Until,
 			Issued: e.now(), Select: req.Select, Filter: req.Filter}
 		return Page{DeltaTok: e.Codec.Encode(t)}, nil
 	}

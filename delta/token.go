@@ -25,10 +25,7 @@ const (
 type Token struct {
 	Skip       bool       // a nextLink inside a round (else a deltaLink)
 	Collection Collection // what is tracked
-	Tenant     string     // tenant id
-	Owner      string     // mailbox (user id); empty for org contacts
-	Scope      string     // folder id; empty for "every folder of the mailbox" or the tenant
-	Caller     string     // the principal the token was issued to
+	Binding    Binding    // whose collection, for whom: see Bind
 	Since      int64      // the round's lower bound (exclusive)
 	Until      int64      // the round's upper bound (inclusive); 0 in a deltaLink
 	After      int64      // the keyset position inside the round
@@ -37,8 +34,27 @@ type Token struct {
 	Filter     []string   // org contacts: ids of the $filter
 }
 
+// Binding is a digest of what a token is bound to: the collection, the
+// tenant, the mailbox, the folder and the caller. Tokens carry the digest,
+// not the ids, so they are short and reveal nothing.
+type Binding [16]byte
+
+// Bind returns the binding of a collection to a caller.
+func Bind(c Collection, tenant, owner, scope, caller string) Binding {
+	h := sha256.New()
+	h.Write([]byte{byte(c)})
+	for _, s := range []string{tenant, owner, scope, caller} {
+		var n [binary.MaxVarintLen64]byte
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(s)))])
+		h.Write([]byte(s))
+	}
+	var b Binding
+	copy(b[:], h.Sum(nil))
+	return b
+}
+
 const (
-	tokenVersion = 1
+	tokenVersion = 2
 	tagLen       = 16 // bytes of HMAC-SHA256 kept
 	keyIDLen     = 4  // bytes naming the key that signed the token
 	nonceLen     = 4  // random bytes: two tokens are never equal
@@ -86,9 +102,7 @@ func (c *Codec) Encode(t Token) string {
 		flags |= 1
 	}
 	b = append(b, flags, byte(t.Collection))
-	for _, s := range []string{t.Tenant, t.Owner, t.Scope, t.Caller} {
-		b = appendString(b, s)
-	}
+	b = append(b, t.Binding[:]...)
 	for _, n := range []int64{t.Since, t.Until, t.After, t.Issued.Unix()} {
 		b = binary.AppendVarint(b, n)
 	}
@@ -130,7 +144,7 @@ func (c *Codec) Decode(s string) (Token, error) {
 	r := reader{b: payload[1+keyIDLen+nonceLen:]}
 	flags, coll := r.byte(), r.byte()
 	t.Skip, t.Collection = flags&1 == 1, Collection(coll)
-	t.Tenant, t.Owner, t.Scope, t.Caller = r.string(), r.string(), r.string(), r.string()
+	copy(t.Binding[:], r.bytes(len(t.Binding)))
 	t.Since, t.Until, t.After = r.varint(), r.varint(), r.varint()
 	t.Issued = time.Unix(r.varint(), 0).UTC()
 	t.Select, t.Filter = r.list(), r.list()
@@ -160,6 +174,16 @@ func (r *reader) byte() byte {
 	}
 	v := r.b[0]
 	r.b = r.b[1:]
+	return v
+}
+
+func (r *reader) bytes(n int) []byte {
+	if len(r.b) < n {
+		r.bad = true
+		return nil
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
 	return v
 }
 

@@ -17,14 +17,14 @@ func testCodec(t testing.TB, key string) *Codec {
 }
 
 func sample() Token {
-	return Token{Skip: true, Collection: Contacts, Tenant: "t-1", Owner: "u-1", Scope: "f-1", Caller: "u:u-1",
+	return Token{Skip: true, Collection: Contacts, Binding: Bind(Contacts, "t-1", "u-1", "f-1", "u:u-1"),
 		Since: 5, Until: 90, After: 40, Issued: time.Unix(1795000000, 0).UTC(), Select: []string{"id", "displayName"}}
 }
 
 func TestTokenRoundTrip(t *testing.T) {
 	c := testCodec(t, "k")
-	for _, tok := range []Token{sample(), {Collection: Folders, Tenant: "t", Issued: time.Unix(0, 0).UTC()},
-		{Collection: OrgContacts, Tenant: "t", Since: 1 << 40, After: 1 << 40, Issued: time.Unix(1, 0).UTC(), Filter: []string{"a", "b"}}} {
+	for _, tok := range []Token{sample(), {Collection: Folders, Binding: Bind(Folders, "t", "", "", ""), Issued: time.Unix(0, 0).UTC()},
+		{Collection: OrgContacts, Binding: Bind(OrgContacts, "t", "", "", "a:x"), Since: 1 << 40, After: 1 << 40, Issued: time.Unix(1, 0).UTC(), Filter: []string{"a", "b"}}} {
 		s := c.Encode(tok)
 		if strings.ContainsAny(s, "&#+/=%") {
 			t.Fatalf("token %q is not URL-safe", s)
@@ -38,6 +38,15 @@ func TestTokenRoundTrip(t *testing.T) {
 		}
 		if again := c.Encode(tok); again == s {
 			t.Fatal("two encodings of one token must differ (every deltaLink call gets a new token)")
+		}
+	}
+}
+
+func TestBindingSeparatesFields(t *testing.T) {
+	a := Bind(Contacts, "t", "ab", "c", "u")
+	for _, b := range []Binding{Bind(Contacts, "t", "a", "bc", "u"), Bind(Folders, "t", "ab", "c", "u"), Bind(Contacts, "t", "ab", "c", "v")} {
+		if a == b {
+			t.Fatal("different bindings share a digest")
 		}
 	}
 }

@@ -32,6 +32,9 @@ func mailboxScope(mb contactgraph.Mailbox) string { return mb.TenantID + ":" + m
 // The UPDATE takes the counter row's lock until the transaction ends, so the
 // revisions of one mailbox commit in increasing order: a reader that has
 // seen the counter at r has seen every change with a revision <= r.
+// Call it first in a write transaction: on PostgreSQL (READ COMMITTED) the
+// statements after it then see every earlier write of the mailbox, so
+// writes of one mailbox are serialized as on SQLite's single writer.
 func (s *Store) revs(ctx context.Context, tx *sql.Tx, mb contactgraph.Mailbox, n int64) (int64, error) {
 	var last int64
 	err := s.queryRow(ctx, tx, `UPDATE users SET rev = rev + ? WHERE tenant_id = ? AND id = ? RETURNING rev`, n, mb.TenantID, mb.UserID).Scan(&last)

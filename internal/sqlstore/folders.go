@@ -194,6 +194,13 @@ SELECT id FROM sub`, id)
 // mailbox-wide folder collection, the top one also in its parent's.
 func (s *Store) DeleteFolder(ctx context.Context, mb contactgraph.Mailbox, id string) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
+		// The counter first, as in every write: the subtree read below then
+		// includes folders created by writes that committed while this one
+		// waited for the counter (PostgreSQL, READ COMMITTED).
+		rev, err := s.revs(ctx, tx, mb, 1)
+		if err != nil {
+			return err
+		}
 		f, err := s.folder(ctx, tx, mb, id)
 		if err != nil {
 			return err
@@ -205,9 +212,10 @@ func (s *Store) DeleteFolder(ctx context.Context, mb contactgraph.Mailbox, id st
 		if err != nil {
 			return err
 		}
-		rev, err := s.revs(ctx, tx, mb, int64(len(sub)))
-		if err != nil {
-			return err
+		if len(sub) > 1 { // one revision per folder: rev+1, ... follow, as the counter is held
+			if _, err := s.revs(ctx, tx, mb, int64(len(sub)-1)); err != nil {
+				return err
+			}
 		}
 		for i, fid := range sub {
 			for _, q := range []string{

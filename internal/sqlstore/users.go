@@ -118,15 +118,19 @@ func (s *Store) EnsureMailbox(ctx context.Context, tenantID, userID, upn string)
 		if upn == "" {
 			upn = userID
 		}
-		_, err := s.exec(ctx, tx, `INSERT INTO users (tenant_id, id, upn, upn_key, display_name, mail, created) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, id) DO NOTHING`,
+		// No conflict target: on PostgreSQL a concurrent insert of the same
+		// user conflicts on the id and on the UPN index; with every unique
+		// index as arbiter it is waited for and skipped, never an error.
+		_, err := s.exec(ctx, tx, `INSERT INTO users (tenant_id, id, upn, upn_key, display_name, mail, created) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 			tenantID, userID, upn, strings.ToLower(upn), displayNameOf(upn), upn, s.nowMillis())
-		if s.Dialect.IsUniqueViolation(err) {
-			return contactgraph.Errorf(contactgraph.EConflict, "The user principal name '%s' belongs to another user.", upn)
-		}
 		if err != nil {
 			return fmt.Errorf("create user: %w", err)
 		}
 		mb.RootID, err = s.ensureRoot(ctx, tx, mb)
+		if contactgraph.ErrorCode(err) == contactgraph.EUserNotFound {
+			// Not inserted, yet no such user: the UPN belongs to another.
+			return contactgraph.Errorf(contactgraph.EConflict, "The user principal name '%s' belongs to another user.", upn)
+		}
 		return err
 	})
 	return mb, err
@@ -158,6 +162,12 @@ func (s *Store) Mailbox(ctx context.Context, tenantID, userID string) (contactgr
 // ensureRoot creates the mailbox's default folder unless it exists, and
 // returns its id. The user row must exist.
 func (s *Store) ensureRoot(ctx context.Context, tx *sql.Tx, mb contactgraph.Mailbox) (string, error) {
+	// Lock the user row first (a portable SELECT ... FOR UPDATE): of two
+	// transactions creating the root at once (two replicas), the second
+	// waits here, then reads the first one's root instead of adding another.
+	if _, err := s.exec(ctx, tx, `UPDATE users SET root_id = root_id WHERE tenant_id = ? AND id = ?`, mb.TenantID, mb.UserID); err != nil {
+		return "", fmt.Errorf("read mailbox: %w", err)
+	}
 	var root sql.NullString
 	if err := s.queryRow(ctx, tx, `SELECT root_id FROM users WHERE tenant_id = ? AND id = ?`, mb.TenantID, mb.UserID).Scan(&root); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
