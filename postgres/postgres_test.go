@@ -179,15 +179,26 @@ func newHold() *hold { return &hold{held: make(chan struct{}), release: make(cha
 // ctx returns a context whose writes stop at h.
 func (h *hold) ctx() context.Context { return context.WithValue(context.Background(), holdKey{}, h) }
 
+// holdOf returns the hold ctx carries, or nil.
+func holdOf(ctx context.Context) *hold {
+	h, _ := ctx.Value(holdKey{}).(*hold)
+	return h
+}
+
+// stop signals that the write reached h and waits until h is released.
+// A nil hold does not stop.
+func (h *hold) stop() {
+	if h == nil {
+		return
+	}
+	h.once.Do(func() { close(h.held) })
+	<-h.release
+}
+
 // installHolds makes db's write transactions stop at the hold their
 // context carries, through the engine's test-only BeforeCommit seam.
 func installHolds(db *postgres.DB) {
-	db.BeforeCommit = func(ctx context.Context) {
-		if h, ok := ctx.Value(holdKey{}).(*hold); ok {
-			h.once.Do(func() { close(h.held) })
-			<-h.release
-		}
-	}
+	db.BeforeCommit = func(ctx context.Context) { holdOf(ctx).stop() }
 }
 
 // waitHeld waits until the write c, carrying h, is held open.
