@@ -1,0 +1,83 @@
+// Command contactgraph is a self-hosted Microsoft Graph v1.0 server for
+// contacts, org contacts and contact folders, with delta query.
+//
+//	contactgraph serve   run the server
+//	contactgraph token   print a signed access token
+//	contactgraph cert    print the server's TLS certificate
+//	contactgraph seed    generate realistic data sets
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	m := &Main{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	if err := m.Run(ctx, os.Args[1:]); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "contactgraph:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// Main is the program, with its outside world passed in so that tests can
+// run it in-process.
+type Main struct {
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+
+	// Ready, when set, receives the server's base URL once it listens.
+	Ready func(baseURL string)
+}
+
+const usage = `usage: contactgraph <command> [flags]
+
+commands:
+  serve   run the server (embedded SQLite by default)
+  token   print a signed access token for a user or an application
+  cert    print the TLS certificate that serve --tls uses
+  seed    write generated contacts and org contacts into the store
+
+Run 'contactgraph <command> -h' for a command's flags.
+`
+
+// Run runs the command named by args[0].
+func (m *Main) Run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(m.Stderr, usage)
+		return flag.ErrHelp
+	}
+	switch args[0] {
+	case "serve":
+		return m.serve(ctx, args[1:])
+	case "token":
+		return m.token(ctx, args[1:])
+	case "cert":
+		return m.cert(ctx, args[1:])
+	case "seed":
+		return m.seed(ctx, args[1:])
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(m.Stdout, usage)
+		return nil
+	}
+	fmt.Fprint(m.Stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// env returns the environment variable CONTACTGRAPH_<name>, or def.
+func (m *Main) env(name, def string) string {
+	if v := m.Getenv("CONTACTGRAPH_" + name); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,264 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/contactgraph/contactgraph"
+	"github.com/contactgraph/contactgraph/auth"
+	"github.com/contactgraph/contactgraph/graphapi"
+	"github.com/contactgraph/contactgraph/postgres"
+	"github.com/contactgraph/contactgraph/sqlite"
+)
+
+// serveConfig is the configuration of serve: defaults, then environment
+// variables (CONTACTGRAPH_<NAME>), then flags.
+type serveConfig struct {
+	Addr          string
+	DB            string
+	TLS           bool
+	Cert, Key     string
+	PublicURL     string
+	MaxPageSize   int
+	Retention     time.Duration
+	DirRetention  time.Duration
+	PurgeAfter    time.Duration
+	RoundLifetime time.Duration
+	PruneEvery    time.Duration
+	MaxBody       int64
+	JWKSURL       string
+	JWKSIssuer    string
+	JWKSAudience  string
+	DemoTenant    string
+	DemoUser      string
+	ShutdownAfter time.Duration
+}
+
+func (m *Main) serveFlags(args []string) (serveConfig, error) {
+	var c serveConfig
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	fs.StringVar(&c.Addr, "addr", m.env("ADDR", "127.0.0.1:8080"), "listen address (env CONTACTGRAPH_ADDR)")
+	fs.StringVar(&c.DB, "db", m.env("DB", "contactgraph.db"), "SQLite file (env CONTACTGRAPH_DB)")
+	fs.BoolVar(&c.TLS, "tls", m.env("TLS", "") == "true" || m.env("TLS", "") == "1", "serve HTTPS with a self-signed certificate kept in the database (env CONTACTGRAPH_TLS)")
+	fs.StringVar(&c.Cert, "cert", m.env("CERT", ""), "TLS certificate file, with --key (env CONTACTGRAPH_CERT)")
+	fs.StringVar(&c.Key, "key", m.env("KEY", ""), "TLS private key file (env CONTACTGRAPH_KEY)")
+	fs.StringVar(&c.PublicURL, "public-url", m.env("PUBLIC_URL", ""), "base URL clients use, such as https://graph.example.com (env CONTACTGRAPH_PUBLIC_URL)")
+	fs.IntVar(&c.MaxPageSize, "max-page-size", envInt(m, "MAX_PAGE_SIZE", 200), "largest delta page a client may ask for (env CONTACTGRAPH_MAX_PAGE_SIZE)")
+	fs.DurationVar(&c.Retention, "retention", envDuration(m, "RETENTION", 30*24*time.Hour), "how long tombstones and delta tokens of contacts and folders stay valid (env CONTACTGRAPH_RETENTION)")
+	fs.DurationVar(&c.DirRetention, "directory-retention", envDuration(m, "DIRECTORY_RETENTION", 7*24*time.Hour), "how long tombstones and delta tokens of org contacts stay valid (env CONTACTGRAPH_DIRECTORY_RETENTION)")
+	fs.DurationVar(&c.PurgeAfter, "purge-after", envDuration(m, "PURGE_AFTER", 30*24*time.Hour), "how long deleted org contacts stay restorable (env CONTACTGRAPH_PURGE_AFTER)")
+	fs.DurationVar(&c.RoundLifetime, "round-lifetime", envDuration(m, "ROUND_LIFETIME", time.Hour), "how long a client may take to page through one delta round (env CONTACTGRAPH_ROUND_LIFETIME)")
+	fs.DurationVar(&c.PruneEvery, "prune-every", envDuration(m, "PRUNE_EVERY", time.Hour), "how often expired history is pruned (env CONTACTGRAPH_PRUNE_EVERY)")
+	fs.Int64Var(&c.MaxBody, "max-body", int64(envInt(m, "MAX_BODY", 4<<20)), "largest request body in bytes, after decompression (env CONTACTGRAPH_MAX_BODY)")
+	fs.StringVar(&c.JWKSURL, "jwks-url", m.env("JWKS_URL", ""), "also trust tokens of an external issuer whose keys this JWKS URL serves (env CONTACTGRAPH_JWKS_URL)")
+	fs.StringVar(&c.JWKSIssuer, "jwks-issuer", m.env("JWKS_ISSUER", ""), "the external issuer's iss; {tenantid} stands for the token's tid, e.g. https://login.microsoftonline.com/{tenantid}/v2.0 (env CONTACTGRAPH_JWKS_ISSUER)")
+	fs.StringVar(&c.JWKSAudience, "jwks-audience", m.env("JWKS_AUDIENCE", auth.GraphAudience+","+auth.GraphApplicationID), "comma-separated audiences accepted from the external issuer (env CONTACTGRAPH_JWKS_AUDIENCE)")
+	fs.StringVar(&c.DemoTenant, "demo-tenant", m.env("DEMO_TENANT", "contoso"), "tenant of the token printed at start")
+	fs.StringVar(&c.DemoUser, "demo-user", m.env("DEMO_USER", "demo@contoso.com"), "user of the token printed at start")
+	fs.DurationVar(&c.ShutdownAfter, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	if (c.Cert == "") != (c.Key == "") {
+		return c, errors.New("serve: --cert and --key go together")
+	}
+	if c.Cert != "" {
+		c.TLS = true
+	}
+	if (c.JWKSURL == "") != (c.JWKSIssuer == "") {
+		return c, errors.New("serve: --jwks-url and --jwks-issuer go together")
+	}
+	if c.MaxPageSize < 1 {
+		return c, errors.New("serve: --max-page-size must be at least 1")
+	}
+	return c, nil
+}
+
+func envInt(m *Main, name string, def int) int {
+	if v, err := strconv.Atoi(m.env(name, "")); err == nil {
+		return v
+	}
+	return def
+}
+
+func envDuration(m *Main, name string, def time.Duration) time.Duration {
+	if v, err := time.ParseDuration(m.env(name, "")); err == nil {
+		return v
+	}
+	return def
+}
+
+// openStore opens the store a --db value names: a postgres:// or
+// postgresql:// URL is a PostgreSQL database, anything else a SQLite file.
+func openStore(ctx context.Context, db string) (contactgraph.Store, error) {
+	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
+		s, err := postgres.Open(ctx, db, postgres.Options{})
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	s, err := sqlite.Open(ctx, db, sqlite.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (m *Main) serve(ctx context.Context, args []string) error {
+	cfg, err := m.serveFlags(args)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(m.Stderr, nil))
+	store, err := openStore(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	issuer, err := auth.NewLocal(ctx, store, auth.LocalOptions{})
+	if err != nil {
+		return fmt.Errorf("signing key: %w", err)
+	}
+	var authn auth.Authenticator = issuer
+	if cfg.JWKSURL != "" {
+		ext, err := auth.NewJWKS(ctx, auth.JWKSOptions{URL: cfg.JWKSURL, Issuer: cfg.JWKSIssuer,
+			Audiences: strings.Split(cfg.JWKSAudience, ","), Logger: logger})
+		if err != nil {
+			return fmt.Errorf("external issuer: %w", err)
+		}
+		authn = auth.Chain{issuer, ext} // local first: its tokens never cost a JWKS refresh
+	}
+	api, err := graphapi.New(graphapi.Config{
+		Store:              store,
+		Auth:               authn,
+		PublicURL:          cfg.PublicURL,
+		MaxBodyBytes:       cfg.MaxBody,
+		DeltaMaxPageSize:   cfg.MaxPageSize,
+		DeltaRetention:     cfg.Retention,
+		DirectoryRetention: cfg.DirRetention,
+		RoundLifetime:      cfg.RoundLifetime,
+		Logger:             logger,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	scheme := "http"
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	if cfg.TLS {
+		cert, err := loadCertificate(ctx, store, cfg.Cert, cfg.Key)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, srv.TLSConfig)
+		scheme = "https"
+	}
+	base := fmt.Sprintf("%s://%s/v1.0", scheme, displayAddr(ln.Addr()))
+	if cfg.PublicURL != "" {
+		base = strings.TrimSuffix(cfg.PublicURL, "/") + "/v1.0"
+	}
+	token, err := issuer.Mint(auth.MintOptions{TenantName: cfg.DemoTenant, UPN: cfg.DemoUser,
+		Scopes: []string{contactgraph.PermContactsReadWrite}, TTL: 24 * time.Hour})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	curlTLS := ""
+	if cfg.TLS && cfg.Cert == "" {
+		curlTLS = "-k "
+	}
+	fmt.Fprintf(m.Stdout, "contactgraph is ready (database %s)\n", cfg.DB)
+	fmt.Fprintf(m.Stdout, "base URL: %s\n", base)
+	fmt.Fprintf(m.Stdout, "token (user %s in tenant %s, Contacts.ReadWrite, valid 24h):\n%s\n", cfg.DemoUser, cfg.DemoTenant, token)
+	fmt.Fprintf(m.Stdout, "try:\ncurl %s-H 'Authorization: Bearer %s' %s/me/contacts\n", curlTLS, token, base)
+	if m.Ready != nil {
+		m.Ready(base)
+	}
+
+	go m.pruneLoop(ctx, store, cfg, logger)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: waiting for in-flight requests", "timeout", cfg.ShutdownAfter)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownAfter)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// pruneLoop removes tombstones older than the retention period.
+func (m *Main) pruneLoop(ctx context.Context, store contactgraph.Store, cfg serveConfig, logger *slog.Logger) {
+	if cfg.PruneEvery <= 0 {
+		return
+	}
+	t := time.NewTicker(cfg.PruneEvery)
+	defer t.Stop()
+	for {
+		now := time.Now()
+		n, err := store.Prune(ctx, contactgraph.Retention{
+			Items:        now.Add(-cfg.Retention),
+			Directory:    now.Add(-cfg.DirRetention),
+			Superseded:   now.Add(-cfg.RoundLifetime),
+			PurgeDeleted: now.Add(-cfg.PurgeAfter),
+		})
+		if err != nil && ctx.Err() == nil {
+			logger.Error("prune", "err", err)
+		} else if n > 0 {
+			logger.Info("pruned expired history", "entries", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// displayAddr turns a listener address into one a client can dial:
+// an unspecified host becomes localhost.
+func displayAddr(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}

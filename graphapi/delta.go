@@ -1,0 +1,170 @@
+package graphapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/contactgraph/contactgraph"
+	"github.com/contactgraph/contactgraph/delta"
+)
+
+// deltaState is the server's delta machinery.
+type deltaState struct {
+	engine *delta.Engine
+}
+
+// tokenKeySecret names the key that signs delta tokens, kept in the store
+// so that a restarted server and every replica accept the same tokens.
+const tokenKeySecret = "delta-token-key"
+
+func (s *Server) initDelta() error {
+	key, err := s.cfg.Store.Secret(context.Background(), tokenKeySecret, func() ([]byte, error) {
+		b := make([]byte, 32)
+		_, err := rand.Read(b)
+		return []byte(hex.EncodeToString(b)), err
+	})
+	if err != nil {
+		return fmt.Errorf("delta token key: %w", err)
+	}
+	codec, err := delta.NewCodec(key)
+	if err != nil {
+		return err
+	}
+	s.delta.engine = &delta.Engine{Store: s.cfg.Store, Codec: codec, Now: s.cfg.Now, Retention: s.cfg.DeltaRetention,
+		DirectoryRetention: s.cfg.DirectoryRetention, RoundLifetime: s.cfg.RoundLifetime}
+	return nil
+}
+
+// deltaSpec is what differs between the delta collections on the wire.
+type deltaSpec struct {
+	schema      *contactgraph.Schema
+	context     string   // @odata.context fragment
+	defaultPage int      // page size without Prefer: odata.maxpagesize
+	unsupported []string // OData options refused with a 400
+	filter      bool     // $filter=id eq '…' (or …) and $deltatoken=latest
+	minimal     bool     // Prefer: return=minimal
+}
+
+var (
+	contactDeltaSpec = deltaSpec{schema: contactgraph.ContactSchema, context: "Collection(contact)", defaultPage: 10,
+		unsupported: []string{optFilter, optOrderBy, optTop, optSkip, optSearch, optExpand, optCount}}
+	folderDeltaSpec = deltaSpec{schema: contactgraph.FolderSchema, context: "Collection(contactFolder)", defaultPage: 10,
+		unsupported: []string{optFilter, optOrderBy, optTop, optSkip, optSearch, optExpand, optCount}}
+	orgDeltaSpec = deltaSpec{schema: contactgraph.OrgContactSchema, context: "contacts", defaultPage: 200,
+		unsupported: []string{optOrderBy, optTop, optSkip, optSearch, optExpand, optCount}, filter: true, minimal: true}
+)
+
+// serveContactDelta answers GET .../contacts/delta for the contacts of folderID.
+func (s *Server) serveContactDelta(w http.ResponseWriter, r *http.Request, mb contactgraph.Mailbox, folderID string) {
+	s.serveDelta(w, r, delta.Request{Collection: delta.Contacts, Mailbox: mb, Scope: folderID}, contactDeltaSpec)
+}
+
+// serveFolderDelta answers GET .../contactFolders/delta (parentID empty:
+// every folder of the mailbox, flat) and .../childFolders/delta.
+func (s *Server) serveFolderDelta(w http.ResponseWriter, r *http.Request, mb contactgraph.Mailbox, parentID string) {
+	s.serveDelta(w, r, delta.Request{Collection: delta.Folders, Mailbox: mb, Scope: parentID}, folderDeltaSpec)
+}
+
+// serveDelta answers one delta call: it checks the query (options live in
+// the token: $select and $filter count only on a round's first call), reads
+// Prefer on every call, runs the engine and writes the page with exactly
+// one of @odata.nextLink and @odata.deltaLink.
+func (s *Server) serveDelta(w http.ResponseWriter, r *http.Request, req delta.Request, spec deltaSpec) {
+	q, err := queryOptions(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	for _, opt := range spec.unsupported {
+		if q.Has(opt) {
+			s.writeError(w, r, contactgraph.Errorf(contactgraph.EUnsupported,
+				"The query parameter '%s' is not supported with change tracking over the '%s' resource. Use the Prefer: odata.maxpagesize header to set the page size.",
+				opt, strings.TrimPrefix(spec.schema.Type, "microsoft.graph.")))
+			return
+		}
+	}
+	if q.Has(optSkipToken) && q.Has(optDeltaTok) {
+		s.writeError(w, r, contactgraph.Errorf(contactgraph.EBadToken, "Badly formed token."))
+		return
+	}
+	req.Token = q.Get(optSkipToken) + q.Get(optDeltaTok)
+	if (q.Has(optSkipToken) || q.Has(optDeltaTok)) && req.Token == "" {
+		s.writeError(w, r, contactgraph.Errorf(contactgraph.EBadToken, "Badly formed token."))
+		return
+	}
+	if req.Token == delta.LatestToken && (!spec.filter || q.Has(optSkipToken)) {
+		s.writeError(w, r, contactgraph.Errorf(contactgraph.EBadToken, "Badly formed token."))
+		return
+	}
+	first := req.Token == "" || req.Token == delta.LatestToken
+	if first && q.Has(optSelect) {
+		if req.Select, err = spec.schema.Select(strings.Split(q.Get(optSelect), ",")); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	if first && spec.filter && q.Has(optFilter) {
+		if req.Filter, err = delta.ParseIDFilter(q.Get(optFilter)); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	p, _ := contactgraph.FromContext(r.Context())
+	req.Caller = delta.CallerOf(p)
+	pref := parsePrefer(r.Header)
+	req.PageSize = min(spec.defaultPage, s.cfg.DeltaMaxPageSize)
+	if pref.MaxPageSize > 0 {
+		req.PageSize = min(pref.MaxPageSize, s.cfg.DeltaMaxPageSize)
+	}
+	req.Minimal = spec.minimal && pref.ReturnMinimal
+	var page delta.Page
+	switch req.Collection {
+	case delta.Contacts:
+		page, err = s.delta.engine.Contacts(r.Context(), req)
+	case delta.Folders:
+		page, err = s.delta.engine.Folders(r.Context(), req)
+	default:
+		page, err = s.delta.engine.OrgContacts(r.Context(), req)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	link := s.linkBase(r)
+	var b bytes.Buffer
+	b.Grow(256 + len(page.Items)*1024)
+	b.WriteString(`{"@odata.context":`)
+	appendJSONString(&b, s.contextURL(r, spec.context))
+	if page.SkipToken != "" {
+		b.WriteString(`,"@odata.nextLink":`)
+		appendJSONString(&b, link+"?$skiptoken="+page.SkipToken)
+	} else {
+		b.WriteString(`,"@odata.deltaLink":`)
+		appendJSONString(&b, link+"?$deltatoken="+page.DeltaTok)
+	}
+	b.WriteString(`,"value":[`)
+	for i, it := range page.Items {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(it)
+	}
+	b.WriteString(`]}`)
+	var applied []string
+	if pref.MaxPageSize > 0 {
+		applied = append(applied, "odata.maxpagesize="+strconv.Itoa(req.PageSize))
+	}
+	if req.Minimal {
+		applied = append(applied, "return=minimal")
+	}
+	if len(applied) > 0 {
+		w.Header().Set("Preference-Applied", strings.Join(applied, ", "))
+	}
+	s.writeJSON(w, r, http.StatusOK, b.Bytes())
+}

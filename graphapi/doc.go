@@ -1,0 +1,28 @@
+// Package graphapi is the HTTP layer of contactgraph: it speaks the
+// Microsoft Graph v1.0 wire protocol for contacts, contact folders and the
+// minimal users directory that owns them.
+//
+// A Server routes every request under /v1.0 through one route table
+// (routes.go), authenticates the bearer token with an Authenticator and
+// puts the principal in the request context, checks permissions, resolves
+// the mailbox of /me or /users/{id|userPrincipalName}, and hands the parsed
+// request to a thin handler that calls the Store and encodes the answer.
+//
+// Wire contract:
+//   - every answer carries request-id (a new UUID) and client-request-id
+//     (the client's, else the request-id); JSON answers carry Graph's
+//     Content-Type with odata.metadata=minimal;
+//   - every error is Graph's envelope {"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}
+//     with a non-empty message; errors carry a contactgraph.Code, and one
+//     table (errors.go) maps the code and the API family of the route
+//     (Outlook for mailbox routes, Directory for /users) to the HTTP
+//     status and the Graph error code. An error without a code is a 500
+//     with a generic message, logged with its request-id;
+//   - links are absolute on the base URL the client used (or
+//     Config.PublicURL);
+//   - request bodies may be gzip-compressed and are limited in size before
+//     and after decompression.
+//
+// Delta query bodies live in delta.go (deltaState, initDelta and the two
+// delta handlers); the router dispatches every delta spelling to them.
+package graphapi

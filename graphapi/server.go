@@ -1,0 +1,174 @@
+package graphapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/contactgraph/contactgraph"
+)
+
+// Authenticator verifies a bearer token and returns its principal. An
+// invalid, expired or foreign token is an error with code
+// contactgraph.EUnauthenticated whose message is shown to the client.
+type Authenticator interface {
+	Authenticate(ctx context.Context, bearer string) (contactgraph.Principal, error)
+}
+
+// Config configures a Server. Store and Auth are required; every other
+// field has a default.
+type Config struct {
+	Store contactgraph.Store
+	Auth  Authenticator
+	// PublicURL, when set, is the absolute URL (scheme, host, optional
+	// path prefix) under which clients reach the server; links are built on
+	// it instead of the request's scheme and Host. "/v1.0" is appended
+	// unless it already ends the URL.
+	PublicURL string
+	// MaxBodyBytes limits a request body, before and after gzip
+	// decompression. Default 4 MiB.
+	MaxBodyBytes int64
+	// DeltaMaxPageSize caps Prefer: odata.maxpagesize on delta. Default 200.
+	DeltaMaxPageSize int
+	// DeltaRetention is how long delta history of contacts and folders
+	// stays answerable. Default 30 days.
+	DeltaRetention time.Duration
+	// DirectoryRetention is the same for org contacts. Default 7 days.
+	DirectoryRetention time.Duration
+	// RoundLifetime is how long a client may page through one delta round;
+	// an older nextLink is refused. Default 1 hour.
+	RoundLifetime time.Duration
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Logger receives internal errors with their request-id. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Defaults of Config.
+const (
+	DefaultMaxBodyBytes       = 4 << 20
+	DefaultDeltaMaxPageSize   = 200
+	DefaultDeltaRetention     = 30 * 24 * time.Hour
+	DefaultDirectoryRetention = 7 * 24 * time.Hour
+	DefaultRoundLifetime      = time.Hour
+)
+
+// Server is the Graph HTTP handler. It is safe for concurrent use.
+type Server struct {
+	cfg   Config // defaults applied
+	log   *slog.Logger
+	base  string // base URL from cfg.PublicURL, "" when taken from requests
+	delta deltaState
+}
+
+// New returns a Server for cfg. It fails when Store or Auth is missing or
+// PublicURL is not an absolute http(s) URL.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("graphapi: Config.Store is required")
+	}
+	if cfg.Auth == nil {
+		return nil, errors.New("graphapi: Config.Auth is required")
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.DeltaMaxPageSize <= 0 {
+		cfg.DeltaMaxPageSize = DefaultDeltaMaxPageSize
+	}
+	if cfg.DeltaRetention <= 0 {
+		cfg.DeltaRetention = DefaultDeltaRetention
+	}
+	if cfg.DirectoryRetention <= 0 {
+		cfg.DirectoryRetention = DefaultDirectoryRetention
+	}
+	if cfg.RoundLifetime <= 0 {
+		cfg.RoundLifetime = DefaultRoundLifetime
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger}
+	if cfg.PublicURL != "" {
+		u, err := url.Parse(cfg.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return nil, fmt.Errorf("graphapi: PublicURL %q is not an absolute http(s) URL", cfg.PublicURL)
+		}
+		base := strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/")
+		if !strings.HasSuffix(strings.ToLower(base), "/v1.0") {
+			base += "/v1.0"
+		}
+		s.base = base
+	}
+	if err := s.initDelta(); err != nil {
+		return nil, fmt.Errorf("graphapi: %w", err)
+	}
+	return s, nil
+}
+
+// ServeHTTP serves one request: request ids, authentication, routing,
+// permission and mailbox checks, then the route's handler. A panic in a
+// handler is logged and answered with a 500 Graph error when nothing has
+// been written yet.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	setRequestIDs(w, r)
+	rw := &trackingWriter{ResponseWriter: w}
+	defer s.recoverPanic(rw, r)
+
+	segs, err := splitPath(r.URL.EscapedPath())
+	if err != nil {
+		s.writeError(rw, r, err)
+		return
+	}
+	p, err := s.authenticate(r)
+	if err != nil {
+		s.writeError(rw, r, err)
+		return
+	}
+	r = r.WithContext(contactgraph.NewContext(r.Context(), p))
+	s.route(rw, r, p, segs)
+}
+
+// recoverPanic turns a handler panic into a logged 500.
+func (s *Server) recoverPanic(w *trackingWriter, r *http.Request) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if v == http.ErrAbortHandler {
+		panic(v)
+	}
+	err := fmt.Errorf("panic: %v", v)
+	if w.wrote {
+		s.log.Error("graphapi: panic after the answer started", "request-id", w.Header().Get(hdrRequestID), "err", err)
+		return
+	}
+	s.writeError(w, r, err)
+}
+
+// trackingWriter records whether the answer has started.
+type trackingWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (w *trackingWriter) WriteHeader(code int) {
+	w.wrote = true
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *trackingWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *trackingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

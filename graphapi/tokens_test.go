@@ -1,0 +1,59 @@
+package graphapi
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/contactgraph/contactgraph"
+	"github.com/contactgraph/contactgraph/auth"
+)
+
+// tokenMinter mints real bearer tokens for the end-to-end tests with the
+// auth package's local signing key, kept in the test's store.
+type tokenMinter struct {
+	t     testing.TB
+	local *auth.Local
+}
+
+func newTokenMinter(t testing.TB, store contactgraph.Store) *tokenMinter {
+	t.Helper()
+	l, err := auth.NewLocal(context.Background(), store, auth.LocalOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tokenMinter{t: t, local: l}
+}
+
+func (m *tokenMinter) mint(o auth.MintOptions) string {
+	m.t.Helper()
+	tok, err := m.local.Mint(o)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	return tok
+}
+
+// delegated mints a token for a signed-in user.
+func (m *tokenMinter) delegated(tenant, upn string, scopes ...string) string {
+	return m.mint(auth.MintOptions{TenantName: tenant, UPN: upn, AppName: "test-app", Scopes: scopes})
+}
+
+// app mints an app-only token.
+func (m *tokenMinter) app(tenant, app string, roles ...string) string {
+	return m.mint(auth.MintOptions{TenantName: tenant, AppName: app, Roles: roles})
+}
+
+// expired mints a delegated token that expired an hour ago.
+func (m *tokenMinter) expired(tenant, upn string, scopes ...string) string {
+	return m.mint(auth.MintOptions{TenantName: tenant, UPN: upn, Scopes: scopes, TTL: time.Hour, Now: time.Now().Add(-2 * time.Hour)})
+}
+
+func (m *tokenMinter) authenticator() Authenticator { return m.local }
+
+// refuseAuth refuses every token; for servers whose requests never get that far.
+type refuseAuth struct{}
+
+func (refuseAuth) Authenticate(context.Context, string) (contactgraph.Principal, error) {
+	return contactgraph.Principal{}, contactgraph.Errorf(contactgraph.EUnauthenticated, "Access token validation failure.")
+}
