@@ -139,62 +139,62 @@ func (e *Engine) query(t Token, limit int) contactgraph.ChangeQuery {
 	return q
 }
 
-// Contacts answers one call of a contact delta round over the folder req.Scope.
-func (e *Engine) Contacts(ctx context.Context, req Request) (Page, error) {
-	t, err := e.start(req, req.Mailbox.UserID, e.Retention)
+// round answers one call of a round: it checks the token, reads one store
+// page with read and renders each change with render, then mints the next
+// token. Contacts, folders and org contacts share it.
+func round[T any](ctx context.Context, e *Engine, req Request, owner string, retention time.Duration,
+	read func(t Token, q contactgraph.ChangeQuery) (contactgraph.ChangePage[T], error), render func(t Token, ch T) json.RawMessage) (Page, error) {
+	t, err := e.start(req, owner, retention)
 	if err != nil {
 		return Page{}, err
 	}
-	sp, err := e.Store.ContactChanges(ctx, req.Mailbox, req.Scope, e.query(t, req.PageSize))
+	sp, err := read(t, e.query(t, req.PageSize))
 	if err != nil {
 		return Page{}, mapExpired(err)
 	}
 	items := make([]json.RawMessage, 0, len(sp.Changes))
-	last := max(sp.Last, t.After)
 	for _, ch := range sp.Changes {
-		if ch.Removed {
-			items = append(items, tombstone(contactType, ch.ID))
-			continue
-		}
-		items = append(items, RenderContact(ch.Contact, t.Select))
+		items = append(items, render(t, ch))
 	}
 	until := sp.Until
 	if e.naive && !sp.More {
-		until, err = e.naiveHead(ctx, req)
+		// The broken design: the next position is the head read after the page.
+		head, err := read(t, contactgraph.ChangeQuery{Limit: 0})
 		if err != nil {
 			return Page{}, err
 		}
+		until = head.Until
 	}
-	return e.page(t, until, sp.More, last, items), nil
+	return e.page(t, until, sp.More, max(sp.Last, t.After), items), nil
 }
 
-// naiveHead is the broken design's position: the head read after the page.
-func (e *Engine) naiveHead(ctx context.Context, req Request) (int64, error) {
-	sp, err := e.Store.ContactChanges(ctx, req.Mailbox, req.Scope, contactgraph.ChangeQuery{Limit: 0})
-	return sp.Until, err
+// Contacts answers one call of a contact delta round over the folder req.Scope.
+func (e *Engine) Contacts(ctx context.Context, req Request) (Page, error) {
+	return round(ctx, e, req, req.Mailbox.UserID, e.Retention,
+		func(_ Token, q contactgraph.ChangeQuery) (contactgraph.ChangePage[contactgraph.ContactChange], error) {
+			return e.Store.ContactChanges(ctx, req.Mailbox, req.Scope, q)
+		},
+		func(t Token, ch contactgraph.ContactChange) json.RawMessage {
+			if ch.Removed {
+				return tombstone(contactType, ch.ID)
+			}
+			return RenderContact(ch.Contact, t.Select)
+		})
 }
 
 // Folders answers one call of a folder delta round: every folder of the
 // mailbox when req.Scope is empty, else the children of that folder.
 func (e *Engine) Folders(ctx context.Context, req Request) (Page, error) {
-	t, err := e.start(req, req.Mailbox.UserID, e.Retention)
-	if err != nil {
-		return Page{}, err
-	}
-	sp, err := e.Store.FolderChanges(ctx, req.Mailbox, req.Scope, e.query(t, req.PageSize))
-	if err != nil {
-		return Page{}, mapExpired(err)
-	}
-	items := make([]json.RawMessage, 0, len(sp.Changes))
-	last := max(sp.Last, t.After)
-	for _, ch := range sp.Changes {
-		if ch.Removed {
-			items = append(items, tombstone(folderType, ch.ID))
-			continue
-		}
-		items = append(items, RenderFolder(ch.Folder, t.Select))
-	}
-	return e.page(t, sp.Until, sp.More, last, items), nil
+	return round(ctx, e, req, req.Mailbox.UserID, e.Retention,
+		func(_ Token, q contactgraph.ChangeQuery) (contactgraph.ChangePage[contactgraph.FolderChange], error) {
+			return e.Store.FolderChanges(ctx, req.Mailbox, req.Scope, q)
+		},
+		func(t Token, ch contactgraph.FolderChange) json.RawMessage {
+			if ch.Removed {
+				return tombstone(folderType, ch.ID)
+			}
+			return RenderFolder(ch.Folder, t.Select)
+		})
 }
 
 // mapExpired gives the store's expired-position error Graph's message.

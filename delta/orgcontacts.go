@@ -30,35 +30,28 @@ func (e *Engine) OrgContacts(ctx context.Context, req Request) (Page, error) {
 			Issued: e.now(), Select: req.Select, Filter: req.Filter}
 		return Page{DeltaTok: e.Codec.Encode(t)}, nil
 	}
-	t, err := e.start(req, "", e.DirectoryRetention)
-	if err != nil {
-		return Page{}, err
-	}
-	sp, err := e.Store.OrgContactChanges(ctx, req.Tenant, t.Filter, e.query(t, req.PageSize))
-	if err != nil {
-		return Page{}, mapExpired(err)
-	}
-	sel := t.Select
-	if sel == nil {
-		sel = contactgraph.OrgContactDeltaDefault
-	}
-	items := make([]json.RawMessage, 0, len(sp.Changes))
-	for _, ch := range sp.Changes {
-		if ch.Removed != "" {
-			var b bytes.Buffer
-			b.WriteString(`{"id":`)
-			writeString(&b, ch.ID)
-			b.WriteString(`,"@removed":{"reason":"` + ch.Removed + `"}}`)
-			items = append(items, b.Bytes())
-			continue
-		}
-		since := int64(-1)
-		if req.Minimal {
-			since = t.Since
-		}
-		items = append(items, RenderOrgDelta(ch.Contact, sel, since))
-	}
-	return e.page(t, sp.Until, sp.More, max(sp.Last, t.After), items), nil
+	return round(ctx, e, req, "", e.DirectoryRetention,
+		func(t Token, q contactgraph.ChangeQuery) (contactgraph.ChangePage[contactgraph.OrgContactChange], error) {
+			return e.Store.OrgContactChanges(ctx, req.Tenant, t.Filter, q)
+		},
+		func(t Token, ch contactgraph.OrgContactChange) json.RawMessage {
+			if ch.Removed != "" {
+				var b bytes.Buffer
+				b.WriteString(`{"id":`)
+				writeString(&b, ch.ID)
+				b.WriteString(`,"@removed":{"reason":"` + ch.Removed + `"}}`)
+				return b.Bytes()
+			}
+			sel := t.Select
+			if sel == nil {
+				sel = contactgraph.OrgContactDeltaDefault
+			}
+			since := int64(-1)
+			if req.Minimal {
+				since = t.Since
+			}
+			return RenderOrgDelta(ch.Contact, sel, since)
+		})
 }
 
 // RenderOrgDelta renders an org contact as a delta item: id and the

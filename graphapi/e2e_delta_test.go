@@ -4,28 +4,11 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/contactgraph/contactgraph/storetest"
 )
-
-// clock is a settable clock for a test server.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // round follows a delta round from link with Prefer on every page and
 // returns the items and the deltaLink; it checks every page's shape.
@@ -122,7 +105,7 @@ func TestDeltaRoundsOverHTTP(t *testing.T) {
 }
 
 func TestDeltaErrorsOverHTTP(t *testing.T) {
-	c := &clock{now: time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)}
+	c := storetest.NewClock()
 	e := newEnv(t, func(cfg *Config) { cfg.Now = c.Now; cfg.DeltaMaxPageSize = 50 })
 	u := e.newUser("contoso", "alice@contoso.com", "Contacts.ReadWrite")
 	bob := e.newUser("contoso", "bob@contoso.com", "Contacts.ReadWrite")
@@ -160,7 +143,7 @@ func TestDeltaErrorsOverHTTP(t *testing.T) {
 	ok(t, e.do(t, http.MethodDelete, "/v1.0/me/contactFolders/"+f, u.token, nil), http.StatusNoContent)
 	fails(t, e.do(t, http.MethodGet, fdl, u.token, nil), 404, "ErrorItemNotFound")
 	// Past retention: 410 SyncStateNotFound, never a partial answer.
-	c.advance(31 * 24 * time.Hour)
+	c.Advance(31 * 24 * time.Hour)
 	fails(t, e.do(t, http.MethodGet, dl, u.token, nil), 410, "SyncStateNotFound")
 }
 

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/contactgraph/contactgraph/storetest"
 )
 
 const orgWriter = "Directory.ReadWrite.All"
@@ -113,7 +115,7 @@ func TestOrgContactWriteExtension(t *testing.T) {
 }
 
 func TestOrgContactDeltaFilters(t *testing.T) {
-	c := &clock{now: time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)}
+	c := storetest.NewClock()
 	e := newEnv(t, func(cfg *Config) { cfg.Now = c.Now })
 	admin := e.tokens.app("contoso", "hr-sync", orgWriter)
 	var ids []string
@@ -159,7 +161,7 @@ func TestOrgContactDeltaFilters(t *testing.T) {
 	}
 
 	// Directory tokens expire after 7 days: 400 syncStateNotFound.
-	c.advance(8 * 24 * time.Hour)
+	c.Advance(8 * 24 * time.Hour)
 	er := fails(t, e.do(t, http.MethodGet, ldl, admin, nil), 400, "syncStateNotFound")
 	if er.Message != "The sync state generation is not found. The delta token is expired and data must be synchronized again." {
 		t.Fatalf("message %q", er.Message)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/contactgraph/contactgraph"
@@ -102,30 +101,9 @@ func (s *Server) listOrg(w http.ResponseWriter, r *http.Request, c *call, delete
 		ctx = s.contextURL(r, "directoryObjects/microsoft.graph.orgContact")
 		typeAnn = [][2]string{{"@odata.type", jsonValue("#microsoft.graph.orgContact")}}
 	}
-	var b bytes.Buffer
-	b.WriteString(`{"@odata.context":`)
-	appendJSONString(&b, ctx)
-	if count >= 0 {
-		b.WriteString(`,"@odata.count":`)
-		b.WriteString(strconv.Itoa(count))
-	}
-	b.WriteString(`,"value":[`)
-	for i, o := range list {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		if err := renderOrg(&b, typeAnn, o, lq.sel); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-	}
-	b.WriteByte(']')
-	if next != "" {
-		b.WriteString(`,"@odata.nextLink":`)
-		appendJSONString(&b, next)
-	}
-	b.WriteByte('}')
-	s.writeJSON(w, r, http.StatusOK, b.Bytes())
+	s.writeCountedList(w, r, ctx, count, len(list), func(b *bytes.Buffer, i int) error {
+		return renderOrg(b, typeAnn, list[i], lq.sel)
+	}, next)
 }
 
 // writeOrg answers one org contact with its entity context.

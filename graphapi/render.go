@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"strconv"
 
 	"github.com/contactgraph/contactgraph"
 )
@@ -48,9 +49,18 @@ func renderFolder(b *bytes.Buffer, ctxURL string, f *contactgraph.Folder, sel []
 // writeList writes a collection page: @odata.context, value (n items, each
 // appended by item) and @odata.nextLink when next is not empty.
 func (s *Server) writeList(w http.ResponseWriter, r *http.Request, ctxURL string, n int, item func(b *bytes.Buffer, i int) error, next string) {
+	s.writeCountedList(w, r, ctxURL, -1, n, item, next)
+}
+
+// writeCountedList is writeList with @odata.count when count >= 0.
+func (s *Server) writeCountedList(w http.ResponseWriter, r *http.Request, ctxURL string, count, n int, item func(b *bytes.Buffer, i int) error, next string) {
 	var b bytes.Buffer
 	b.WriteString(`{"@odata.context":`)
 	appendJSONString(&b, ctxURL)
+	if count >= 0 {
+		b.WriteString(`,"@odata.count":`)
+		b.WriteString(strconv.Itoa(count))
+	}
 	b.WriteString(`,"value":[`)
 	for i := range n {
 		if i > 0 {
