@@ -273,3 +273,27 @@ func writeString(b *bytes.Buffer, s string) {
 	v, _ := json.Marshal(s)
 	b.Write(v)
 }
+
+// AppendJSON appends the page as a Graph delta response body:
+// @odata.context, exactly one of @odata.nextLink and @odata.deltaLink
+// (link followed by the page's token), and value.
+func (p Page) AppendJSON(b *bytes.Buffer, contextURL, link string) {
+	b.Grow(256 + len(p.Items)*1024)
+	b.WriteString(`{"@odata.context":`)
+	writeString(b, contextURL)
+	if p.SkipToken != "" {
+		b.WriteString(`,"@odata.nextLink":`)
+		writeString(b, link+"?$skiptoken="+p.SkipToken)
+	} else {
+		b.WriteString(`,"@odata.deltaLink":`)
+		writeString(b, link+"?$deltatoken="+p.DeltaTok)
+	}
+	b.WriteString(`,"value":[`)
+	for i, it := range p.Items {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(it)
+	}
+	b.WriteString(`]}`)
+}

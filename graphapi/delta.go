@@ -136,26 +136,8 @@ func (s *Server) serveDelta(w http.ResponseWriter, r *http.Request, req delta.Re
 		s.writeError(w, r, err)
 		return
 	}
-	link := s.linkBase(r)
 	var b bytes.Buffer
-	b.Grow(256 + len(page.Items)*1024)
-	b.WriteString(`{"@odata.context":`)
-	appendJSONString(&b, s.contextURL(r, spec.context))
-	if page.SkipToken != "" {
-		b.WriteString(`,"@odata.nextLink":`)
-		appendJSONString(&b, link+"?$skiptoken="+page.SkipToken)
-	} else {
-		b.WriteString(`,"@odata.deltaLink":`)
-		appendJSONString(&b, link+"?$deltatoken="+page.DeltaTok)
-	}
-	b.WriteString(`,"value":[`)
-	for i, it := range page.Items {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.Write(it)
-	}
-	b.WriteString(`]}`)
+	page.AppendJSON(&b, s.contextURL(r, spec.context), s.linkBase(r))
 	var applied []string
 	if pref.MaxPageSize > 0 {
 		applied = append(applied, "odata.maxpagesize="+strconv.Itoa(req.PageSize))
