@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Principal is the authenticated caller of a request, taken from a verified
@@ -15,6 +16,7 @@ type Principal struct {
 	AppID    string   // azp/appid claim when present
 	Scopes   []string // scp: delegated permissions
 	Roles    []string // roles: application permissions
+	IssuedAt time.Time // iat: when the token was issued; zero when it does not say
 }
 
 // Delegated reports whether the principal acts for a signed-in user.
@@ -48,6 +50,9 @@ const (
 	PermUserReadWrite        = "User.ReadWrite.All"
 	PermUserReadBasic        = "User.ReadBasic.All"
 	PermDirectoryAccessAsApp = "Directory.AccessAsUser.All"
+	// PermEmulatorControl allows the emulator controls of a server started
+	// with them enabled: fault injection, forced resync, tenant reset, seeding.
+	PermEmulatorControl = "Emulator.Control"
 )
 
 type principalKey struct{}

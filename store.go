@@ -171,6 +171,11 @@ type Store interface {
 	// ImportOrgContacts creates many org contacts in one transaction.
 	ImportOrgContacts(ctx context.Context, tenantID string, in []OrgContactInput) (int, error)
 
+	// ResetTenant deletes everything of a tenant: users, mailboxes, org
+	// contacts and their change history. Positions of the tenant's
+	// collections start over, so old delta tokens are refused.
+	ResetTenant(ctx context.Context, tenantID string) error
+
 	// Prune removes what the retention rules let go and raises the oldest
 	// answerable position of each collection it touched. It returns the
 	// number of tombstones removed and of org contacts purged.

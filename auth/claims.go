@@ -36,6 +36,9 @@ func (c *claims) principal(issuer string) (contactgraph.Principal, error) {
 		UPN:      c.UPN,
 		AppID:    c.AuthorizedParty,
 	}
+	if c.IssuedAt != nil {
+		p.IssuedAt = c.IssuedAt.UTC()
+	}
 	if scopes := strings.Fields(c.Scope); len(scopes) > 0 {
 		p.Scopes = scopes
 	}

@@ -446,3 +446,42 @@ func roundErr(s contactgraph.Store, mb contactgraph.Mailbox, folder string, sinc
 		}
 	}
 }
+
+// testDeltaRecreatedUser: a user deleted and created again (same UPN, so
+// the same id) gets a new mailbox whose delta never answers a token of
+// the old one, however many changes the new mailbox makes.
+func testDeltaRecreatedUser(t *testing.T, s contactgraph.Store, _ *Clock) {
+	mb := mailbox(t, s, "alice@contoso.com")
+	f := must(s.CreateFolder(ctx(), mb, "", folderIn("Old")))
+	old := folderRound(t, s, mb, "", 0, 10, mirror{})
+	if err := s.DeleteUser(ctx(), tenant, mb.UserID); err != nil {
+		t.Fatal(err)
+	}
+	mb2 := mailbox(t, s, "alice@contoso.com")
+	for i := 0; i < int(old)+5; i++ {
+		must(s.CreateFolder(ctx(), mb2, "", folderIn(fmt.Sprintf("New %d", i))))
+	}
+	_, err := s.FolderChanges(ctx(), mb2, "", contactgraph.ChangeQuery{Since: old, After: old, Limit: 10})
+	wantCode(t, err, contactgraph.ESyncStateExpired)
+	if _, err := s.Folder(ctx(), mb2, f.ID); contactgraph.ErrorCode(err) != contactgraph.ENotFound {
+		t.Fatalf("the old mailbox's folder survived: %v", err)
+	}
+	// Resetting the tenant refuses every older position too, org contacts included.
+	must(s.CreateOrgContact(ctx(), tenant, orgIn(t, `{"displayName":"A"}`)))
+	_, orgPos := orgRound(t, s, nil, 0, 10)
+	mbPos := folderRound(t, s, mb2, "", 0, 100, mirror{})
+	if err := s.ResetTenant(ctx(), tenant); err != nil {
+		t.Fatal(err)
+	}
+	must(s.CreateOrgContact(ctx(), tenant, orgIn(t, `{"displayName":"B"}`)))
+	_, err = s.OrgContactChanges(ctx(), tenant, nil, contactgraph.ChangeQuery{Since: orgPos, After: orgPos, Limit: 10})
+	wantCode(t, err, contactgraph.ESyncStateExpired)
+	mb3 := mailbox(t, s, "alice@contoso.com")
+	_, err = s.FolderChanges(ctx(), mb3, "", contactgraph.ChangeQuery{Since: mbPos, After: mbPos, Limit: 10})
+	if code := contactgraph.ErrorCode(err); code != contactgraph.ESyncStateExpired && code != contactgraph.EResyncRequired {
+		t.Fatalf("a position of the reset mailbox: %v", err)
+	}
+	if l := must(s.ListOrgContacts(ctx(), tenant, contactgraph.Page{Limit: 10})); len(l) != 1 {
+		t.Fatalf("after reset the tenant has %d org contacts, want the 1 created since", len(l))
+	}
+}

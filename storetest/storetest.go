@@ -63,6 +63,7 @@ func Run(t *testing.T, open NewStore) {
 		{"DeltaUpperBound", testDeltaUpperBound},
 		{"DeltaFolders", testDeltaFolders},
 		{"DeltaDeletedFolder", testDeltaDeletedFolder},
+		{"DeltaRecreatedUser", testDeltaRecreatedUser},
 		{"Prune", testPrune},
 		{"ConcurrentMirror", testConcurrentMirror},
 		{"OrgContacts", testOrgContacts},

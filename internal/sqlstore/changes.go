@@ -74,16 +74,16 @@ func (s *Store) recordAs(ctx context.Context, tx *sql.Tx, scope string, kind int
 // head reads the mailbox's current revision and the floor of a collection,
 // and checks that the round's lower bound is still answerable.
 func (s *Store) head(ctx context.Context, tx *sql.Tx, mb contactgraph.Mailbox, scope string, kind int, since int64) (int64, error) {
-	var rev, floor int64
-	err := s.queryRow(ctx, tx, `SELECT u.rev, COALESCE((SELECT f.rev FROM floors f WHERE f.scope = ? AND f.kind = ?), 0)
-FROM users u WHERE u.tenant_id = ? AND u.id = ?`, scope, kind, mb.TenantID, mb.UserID).Scan(&rev, &floor)
+	var rev, base, floor int64
+	err := s.queryRow(ctx, tx, `SELECT u.rev, u.base, COALESCE((SELECT f.rev FROM floors f WHERE f.scope = ? AND f.kind = ?), 0)
+FROM users u WHERE u.tenant_id = ? AND u.id = ?`, scope, kind, mb.TenantID, mb.UserID).Scan(&rev, &base, &floor)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, contactgraph.Errorf(contactgraph.EUserNotFound, "The requested user '%s' is invalid.", mb.UserID)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("read revision: %w", err)
 	}
-	return checkSince(rev, floor, since)
+	return checkSince(rev, max(floor, base), since)
 }
 
 // checkSince checks a round's lower bound against the collection owner's

@@ -107,4 +107,11 @@ CREATE TABLE org_contacts (
 CREATE INDEX org_contacts_tenant ON org_contacts (tenant_id, id);
 CREATE INDEX org_contacts_deleted ON org_contacts (deleted_at);
 `,
+	// 3: a mailbox's base revision. A mailbox created after another of the
+	// same user was deleted starts above every revision the old one handed
+	// out (taken from the tenant's counter), and positions below its base
+	// are refused, so an old delta token can never be answered by new data.
+	`
+ALTER TABLE users ADD COLUMN base BIGINT NOT NULL DEFAULT 0;
+`,
 }

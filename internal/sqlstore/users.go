@@ -29,15 +29,34 @@ func (s *Store) CreateUser(ctx context.Context, tenantID string, u contactgraph.
 		u.ID = contactgraph.UserID(tenantID, u.UPN)
 	}
 	u.Created = time.UnixMilli(s.nowMillis()).UTC()
-	_, err := s.exec(ctx, s.Write, `INSERT INTO users (tenant_id, id, upn, upn_key, display_name, mail, created) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		tenantID, u.ID, u.UPN, strings.ToLower(u.UPN), u.DisplayName, u.Mail, u.Created.UnixMilli())
-	if s.Dialect.IsUniqueViolation(err) {
-		return u, contactgraph.Errorf(contactgraph.EConflict, "Another object with the same value for property userPrincipalName already exists.")
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		base, err := s.tenantRevs(ctx, tx, tenantID, 1)
+		if err != nil {
+			return err
+		}
+		_, err = s.exec(ctx, tx, `INSERT INTO users (tenant_id, id, upn, upn_key, display_name, mail, created, rev, base) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			tenantID, u.ID, u.UPN, strings.ToLower(u.UPN), u.DisplayName, u.Mail, u.Created.UnixMilli(), base, base)
+		if s.Dialect.IsUniqueViolation(err) {
+			return contactgraph.Errorf(contactgraph.EConflict, "Another object with the same value for property userPrincipalName already exists.")
+		}
+		if err != nil {
+			return fmt.Errorf("create user: %w", err)
+		}
+		return nil
+	})
+	return u, err
+}
+
+// raiseTenant moves the tenant's counter to at least rev, so that a mailbox
+// created later starts above every revision handed out so far.
+func (s *Store) raiseTenant(ctx context.Context, tx *sql.Tx, tenantID string, rev int64) error {
+	if _, err := s.tenantRevs(ctx, tx, tenantID, 1); err != nil {
+		return err
 	}
-	if err != nil {
-		return u, fmt.Errorf("create user: %w", err)
+	if _, err := s.exec(ctx, tx, `UPDATE tenants SET rev = CASE WHEN rev > ? THEN rev ELSE ? END WHERE id = ?`, rev, rev, tenantID); err != nil {
+		return fmt.Errorf("raise tenant revision: %w", err)
 	}
-	return u, nil
+	return nil
 }
 
 // User implements contactgraph.Store.
@@ -75,12 +94,19 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string, p contactgraph.P
 // DeleteUser implements contactgraph.Store. The user's mailbox goes with it.
 func (s *Store) DeleteUser(ctx context.Context, tenantID, id string) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		res, err := s.exec(ctx, tx, `DELETE FROM users WHERE tenant_id = ? AND id = ?`, tenantID, id)
+		var rev int64
+		err := s.queryRow(ctx, tx, `SELECT rev FROM users WHERE tenant_id = ? AND id = ?`, tenantID, id).Scan(&rev)
+		if errors.Is(err, sql.ErrNoRows) {
+			return contactgraph.Errorf(contactgraph.ENotFound, "Resource '%s' does not exist or one of its queried reference-property objects are not present.", id)
+		}
 		if err != nil {
 			return fmt.Errorf("delete user: %w", err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return contactgraph.Errorf(contactgraph.ENotFound, "Resource '%s' does not exist or one of its queried reference-property objects are not present.", id)
+		if err := s.raiseTenant(ctx, tx, tenantID, rev); err != nil {
+			return err
+		}
+		if _, err := s.exec(ctx, tx, `DELETE FROM users WHERE tenant_id = ? AND id = ?`, tenantID, id); err != nil {
+			return fmt.Errorf("delete user: %w", err)
 		}
 		for _, q := range []string{
 			`DELETE FROM changes WHERE scope IN (SELECT id FROM folders WHERE tenant_id = ? AND user_id = ?)`,
@@ -118,11 +144,15 @@ func (s *Store) EnsureMailbox(ctx context.Context, tenantID, userID, upn string)
 		if upn == "" {
 			upn = userID
 		}
+		base, err := s.tenantRevs(ctx, tx, tenantID, 1)
+		if err != nil {
+			return err
+		}
 		// No conflict target: on PostgreSQL a concurrent insert of the same
 		// user conflicts on the id and on the UPN index; with every unique
 		// index as arbiter it is waited for and skipped, never an error.
-		_, err := s.exec(ctx, tx, `INSERT INTO users (tenant_id, id, upn, upn_key, display_name, mail, created) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-			tenantID, userID, upn, strings.ToLower(upn), displayNameOf(upn), upn, s.nowMillis())
+		_, err = s.exec(ctx, tx, `INSERT INTO users (tenant_id, id, upn, upn_key, display_name, mail, created, rev, base) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			tenantID, userID, upn, strings.ToLower(upn), displayNameOf(upn), upn, s.nowMillis(), base, base)
 		if err != nil {
 			return fmt.Errorf("create user: %w", err)
 		}
