@@ -166,7 +166,7 @@ func TestLocalAuthenticate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(p, tt.want) {
+			if !reflect.DeepEqual(p, issuedAtT0(tt.want)) {
 				t.Errorf("principal\n got %+v\nwant %+v", p, tt.want)
 			}
 		})
