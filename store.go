@@ -109,6 +109,8 @@ type Store interface {
 	Folder(ctx context.Context, mb Mailbox, id string) (*Folder, error)
 	// ListFolders lists the direct children of parentID (the root when empty).
 	ListFolders(ctx context.Context, mb Mailbox, parentID string, p Page) ([]*Folder, error)
+	// CountFolders counts the direct children of parentID (the root when empty).
+	CountFolders(ctx context.Context, mb Mailbox, parentID string) (int, error)
 	// UpdateFolder renames or moves a folder. ENotFound, EFolderExists,
 	// EInvalid for a move under itself or a change to the root.
 	UpdateFolder(ctx context.Context, mb Mailbox, id string, in FolderInput) (*Folder, error)
@@ -121,6 +123,8 @@ type Store interface {
 	Contact(ctx context.Context, mb Mailbox, id string) (*Contact, error)
 	// ListContacts lists the contacts of a folder by id.
 	ListContacts(ctx context.Context, mb Mailbox, folderID string, p Page) ([]*Contact, error)
+	// CountContacts counts the contacts of a folder.
+	CountContacts(ctx context.Context, mb Mailbox, folderID string) (int, error)
 	// UpdateContact applies in to a contact; a parentFolderId in it moves the
 	// contact. When ifMatch is not empty it must equal the contact's etag or
 	// changeKey, else EPrecondition.

@@ -21,12 +21,19 @@ func (s *Server) listContacts(w http.ResponseWriter, r *http.Request, c *call) {
 		s.writeError(w, r, err)
 		return
 	}
+	count := -1
+	if lq.count {
+		if count, err = s.cfg.Store.CountContacts(r.Context(), c.mb, c.folderID()); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	next := ""
 	if len(cs) > lq.top {
 		cs = cs[:lq.top]
 		next = s.nextLink(r, lq, cs[len(cs)-1].ID)
 	}
-	s.writeList(w, r, s.contextURL(r, mailboxContext(c, "contacts")), len(cs), func(b *bytes.Buffer, i int) error {
+	s.writeCountedList(w, r, s.contextURL(r, mailboxContext(c, "contacts")), count, len(cs), func(b *bytes.Buffer, i int) error {
 		return renderContact(b, "", cs[i], lq.sel)
 	}, next)
 }
@@ -139,4 +146,14 @@ func (s *Server) deleteContact(w http.ResponseWriter, r *http.Request, c *call) 
 // the folder of the path (the default folder for {mailbox}/contacts/delta).
 func (s *Server) contactDelta(w http.ResponseWriter, r *http.Request, c *call) {
 	s.serveContactDelta(w, r, c.mb, c.folderID())
+}
+
+// countContacts serves GET {mailbox}/contacts/$count: the number, as text.
+func (s *Server) countContacts(w http.ResponseWriter, r *http.Request, c *call) {
+	n, err := s.cfg.Store.CountContacts(r.Context(), c.mb, c.folderID())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeCount(w, n)
 }

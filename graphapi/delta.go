@@ -133,6 +133,11 @@ func (s *Server) serveDelta(w http.ResponseWriter, r *http.Request, req delta.Re
 		page, err = s.delta.engine.OrgContacts(r.Context(), req)
 	}
 	if err != nil {
+		if contactgraph.ErrorCode(err) == contactgraph.EResyncRequired {
+			// Graph's reset answer names where to start over: the delta
+			// URL without a token.
+			w.Header().Set("Location", s.linkBase(r))
+		}
 		s.writeError(w, r, err)
 		return
 	}

@@ -21,6 +21,13 @@ func (s *Server) listFolders(w http.ResponseWriter, r *http.Request, c *call) {
 		s.writeError(w, r, err)
 		return
 	}
+	count := -1
+	if lq.count {
+		if count, err = s.cfg.Store.CountFolders(r.Context(), c.mb, c.folderID()); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	next := ""
 	if len(fs) > lq.top {
 		fs = fs[:lq.top]
@@ -30,7 +37,7 @@ func (s *Server) listFolders(w http.ResponseWriter, r *http.Request, c *call) {
 	if len(c.t.folders) > 0 {
 		tail = "childFolders"
 	}
-	s.writeList(w, r, s.contextURL(r, mailboxContext(c, tail)), len(fs), func(b *bytes.Buffer, i int) error {
+	s.writeCountedList(w, r, s.contextURL(r, mailboxContext(c, tail)), count, len(fs), func(b *bytes.Buffer, i int) error {
 		return renderFolder(b, "", fs[i], lq.sel)
 	}, next)
 }
@@ -165,4 +172,14 @@ func (c *call) deltaParent() string {
 		return ""
 	}
 	return c.lastFolderID()
+}
+
+// countFolders serves GET {mailbox}/contactFolders/$count and …/childFolders/$count.
+func (s *Server) countFolders(w http.ResponseWriter, r *http.Request, c *call) {
+	n, err := s.cfg.Store.CountFolders(r.Context(), c.mb, c.folderID())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeCount(w, n)
 }

@@ -54,25 +54,13 @@ func (s *Server) listOrg(w http.ResponseWriter, r *http.Request, c *call, delete
 		return
 	}
 	count := -1
-	if c.q.Has(optCount) {
-		switch strings.ToLower(c.q.Get(optCount)) {
-		case "true":
-			if !strings.EqualFold(r.Header.Get("ConsistencyLevel"), "eventual") {
-				s.writeError(w, r, contactgraph.Errorf(contactgraph.EUnsupported,
-					"$count on directory objects requires the header ConsistencyLevel: eventual."))
-				return
-			}
-			if deleted {
-				s.writeError(w, r, contactgraph.Errorf(contactgraph.EUnsupported, "$count is not supported on deleted items."))
-				return
-			}
-			if count, err = s.cfg.Store.CountOrgContacts(r.Context(), c.p.TenantID); err != nil {
-				s.writeError(w, r, err)
-				return
-			}
-		case "false":
-		default:
-			s.writeError(w, r, contactgraph.Errorf(contactgraph.EInvalid, "Invalid value '%s' for $count query option found. Valid values are 'true' and 'false'.", c.q.Get(optCount)))
+	if lq.count {
+		if deleted {
+			s.writeError(w, r, contactgraph.Errorf(contactgraph.EUnsupported, "$count is not supported on deleted items."))
+			return
+		}
+		if count, err = s.countOrg(r); err != nil {
+			s.writeError(w, r, err)
 			return
 		}
 	}
@@ -91,9 +79,6 @@ func (s *Server) listOrg(w http.ResponseWriter, r *http.Request, c *call, delete
 	if len(list) > lq.top {
 		list = list[:lq.top]
 		next = s.nextLink(r, lq, list[len(list)-1].ID)
-		if count >= 0 {
-			next += "&$count=true"
-		}
 	}
 	ctx := s.contextURL(r, "contacts")
 	var typeAnn [][2]string
@@ -229,4 +214,24 @@ func (s *Server) purgeDeletedItem(w http.ResponseWriter, r *http.Request, c *cal
 // orgContactDelta serves GET /contacts/delta.
 func (s *Server) orgContactDelta(w http.ResponseWriter, r *http.Request, c *call) {
 	s.serveDelta(w, r, delta.Request{Collection: delta.OrgContacts, Tenant: c.p.TenantID}, orgDeltaSpec)
+}
+
+// countOrg counts the tenant's org contacts. Graph counts directory objects
+// only for requests with ConsistencyLevel: eventual.
+func (s *Server) countOrg(r *http.Request) (int, error) {
+	if !strings.EqualFold(r.Header.Get("ConsistencyLevel"), "eventual") {
+		return 0, contactgraph.Errorf(contactgraph.EUnsupported, "$count on directory objects requires the header ConsistencyLevel: eventual.")
+	}
+	p, _ := contactgraph.FromContext(r.Context())
+	return s.cfg.Store.CountOrgContacts(r.Context(), p.TenantID)
+}
+
+// countOrgContacts serves GET /contacts/$count.
+func (s *Server) countOrgContacts(w http.ResponseWriter, r *http.Request, c *call) {
+	n, err := s.countOrg(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeCount(w, n)
 }

@@ -74,6 +74,7 @@ type listQuery struct {
 	after  string   // keyset position from $skiptoken; "" for the first page
 	sel    []string // validated $select; nil when not given
 	selRaw string   // $select as sent, carried into nextLinks
+	count  bool     // $count=true: the answer carries @odata.count
 }
 
 // parseTop parses $top: a positive integer, capped at maxTop.
@@ -109,6 +110,15 @@ func parseList(q url.Values, schema *contactgraph.Schema, validID func(string) b
 		return lq, err
 	}
 	lq.selRaw = q.Get(optSelect)
+	if q.Has(optCount) {
+		switch strings.ToLower(q.Get(optCount)) {
+		case "true":
+			lq.count = true
+		case "false":
+		default:
+			return lq, contactgraph.Errorf(contactgraph.EInvalid, "Invalid value '%s' for $count query option found. Valid values are 'true' and 'false'.", q.Get(optCount))
+		}
+	}
 	if q.Has(optSkipToken) {
 		if lq.after, err = decodeSkipToken(q.Get(optSkipToken), validID); err != nil {
 			return lq, err
@@ -143,6 +153,9 @@ func (s *Server) nextLink(r *http.Request, lq listQuery, lastID string) string {
 		b.WriteString("$select=")
 		b.WriteString(escapeQueryValue(lq.selRaw))
 		b.WriteByte('&')
+	}
+	if lq.count {
+		b.WriteString("$count=true&")
 	}
 	b.WriteString("$top=")
 	b.WriteString(strconv.Itoa(lq.top))

@@ -107,3 +107,12 @@ func userDoc(u contactgraph.User) json.RawMessage {
 	b.WriteByte('}')
 	return b.Bytes()
 }
+
+// writeCount answers a /$count request: the number as plain text.
+func (s *Server) writeCount(w http.ResponseWriter, n int) {
+	body := strconv.Itoa(n)
+	w.Header().Set("Content-Type", "text/plain;charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte(body))
+}

@@ -27,6 +27,9 @@ const (
 	kDeletedOrgContacts                 // /directory/deletedItems/microsoft.graph.orgContact
 	kDeletedItem                        // /directory/deletedItems/{id}
 	kDeletedItemRestore                 // /directory/deletedItems/{id}/restore
+	kFoldersCount                       // {mailbox}/contactFolders/$count, …/childFolders/$count
+	kContactsCount                      // {mailbox}/contacts/$count, …/contactFolders/{id}/contacts/$count
+	kOrgCount                           // /contacts/$count
 )
 
 // Permission sets of the routes: a principal needs any one of them.
@@ -81,6 +84,10 @@ var routes = []route{
 	{kContact, http.MethodDelete, permContactsWrite, optsNone, (*Server).deleteContact},
 	{kContactDelta, http.MethodGet, permContactsRead, optsDelta, (*Server).contactDelta},
 
+	{kFoldersCount, http.MethodGet, permContactsRead, optsNone, (*Server).countFolders},
+	{kContactsCount, http.MethodGet, permContactsRead, optsNone, (*Server).countContacts},
+	{kOrgCount, http.MethodGet, permOrgRead, optsNone, (*Server).countOrgContacts},
+
 	{kOrgContacts, http.MethodGet, permOrgRead, optsList, (*Server).listOrgContacts},
 	{kOrgContacts, http.MethodPost, permOrgWrite, optsNone, (*Server).createOrgContact},
 	{kOrgContact, http.MethodGet, permOrgRead, optsItem, (*Server).getOrgContact},
@@ -97,7 +104,7 @@ var routes = []route{
 // contacts, Outlook for mailbox paths.
 func (k kind) family() family {
 	switch k {
-	case kUsers, kUser, kOrgContacts, kOrgContact, kOrgDelta, kDeletedOrgContacts, kDeletedItem, kDeletedItemRestore:
+	case kUsers, kUser, kOrgCount, kOrgContacts, kOrgContact, kOrgDelta, kDeletedOrgContacts, kDeletedItem, kDeletedItemRestore:
 		return directory
 	}
 	return outlook
@@ -267,6 +274,8 @@ func parseOrgContacts(t target, segs []string) (target, error) {
 		return t, noSegment(segs[1])
 	case isDelta(segs[0]):
 		t.kind = kOrgDelta
+	case segs[0] == "$count":
+		t.kind = kOrgCount
 	default:
 		t.kind, t.item = kOrgContact, segs[0]
 	}
@@ -324,6 +333,12 @@ func parseMailboxPath(t target, segs []string) (target, error) {
 			}
 			t.kind = kFolderDelta
 			return t, nil
+		case segs[0] == "$count":
+			if len(segs) > 1 {
+				return t, noSegment(segs[1])
+			}
+			t.kind = kFoldersCount
+			return t, nil
 		}
 		t.folders = append(t.folders, segs[0])
 		segs = segs[1:]
@@ -350,6 +365,8 @@ func parseContacts(t target, segs []string) (target, error) {
 		return t, noSegment(segs[1])
 	case isDelta(segs[0]):
 		t.kind = kContactDelta
+	case segs[0] == "$count":
+		t.kind = kContactsCount
 	default:
 		t.kind, t.item = kContact, segs[0]
 	}

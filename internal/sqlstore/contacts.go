@@ -84,6 +84,11 @@ func (s *Store) ListContacts(ctx context.Context, mb contactgraph.Mailbox, folde
 	return out, err
 }
 
+// CountContacts implements contactgraph.Store.
+func (s *Store) CountContacts(ctx context.Context, mb contactgraph.Mailbox, folderID string) (int, error) {
+	return s.countIn(ctx, mb, folderID, `SELECT COUNT(*) FROM contacts WHERE folder_id = ?`)
+}
+
 // CreateContact implements contactgraph.Store.
 func (s *Store) CreateContact(ctx context.Context, mb contactgraph.Mailbox, folderID string, in contactgraph.ContactInput) (*contactgraph.Contact, error) {
 	if raw, ok := in.Props["parentFolderId"]; ok {

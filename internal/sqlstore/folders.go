@@ -235,3 +235,27 @@ func (s *Store) DeleteFolder(ctx context.Context, mb contactgraph.Mailbox, id st
 		return s.record(ctx, tx, f.ParentID, kindFolder, id, rev, true)
 	})
 }
+
+// CountFolders implements contactgraph.Store.
+func (s *Store) CountFolders(ctx context.Context, mb contactgraph.Mailbox, parentID string) (int, error) {
+	if parentID == "" {
+		parentID = mb.RootID
+	}
+	return s.countIn(ctx, mb, parentID, `SELECT COUNT(*) FROM folders WHERE parent_id = ?`)
+}
+
+// countIn checks that folderID is a folder of the mailbox and runs a
+// count query over it, in one read transaction.
+func (s *Store) countIn(ctx context.Context, mb contactgraph.Mailbox, folderID, query string) (int, error) {
+	var n int
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		if _, err := s.folder(ctx, tx, mb, folderID); err != nil {
+			return err
+		}
+		if err := s.queryRow(ctx, tx, query, folderID).Scan(&n); err != nil {
+			return fmt.Errorf("count: %w", err)
+		}
+		return nil
+	})
+	return n, err
+}
