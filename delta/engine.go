@@ -22,6 +22,9 @@ type Engine struct {
 	// RoundLifetime is how long a round may take: a nextLink older than
 	// this is refused, so superseded log entries can be pruned after it.
 	RoundLifetime time.Duration
+	// ResyncBefore, when set, returns a time before which every token of
+	// the tenant is refused with EResyncRequired: a server-forced resync.
+	ResyncBefore func(tenant string) time.Time
 
 	// naive drops the round's upper bound and takes the next position from
 	// a separate read after the last page: the classic design that loses
@@ -97,6 +100,9 @@ func (e *Engine) start(req Request, owner string, retention time.Duration) (Toke
 	}
 	if t.Collection != req.Collection || t.Binding != bind {
 		return t, badToken()
+	}
+	if e.ResyncBefore != nil && t.Issued.Before(e.ResyncBefore(req.tenant())) {
+		return t, contactgraph.Errorf(contactgraph.EResyncRequired, "The delta token is no longer valid, and the app must reset the sync state.")
 	}
 	if retention > 0 && now.Sub(t.Issued) > retention {
 		return t, expired()

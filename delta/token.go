@@ -103,7 +103,7 @@ func (c *Codec) Encode(t Token) string {
 	}
 	b = append(b, flags, byte(t.Collection))
 	b = append(b, t.Binding[:]...)
-	for _, n := range []int64{t.Since, t.Until, t.After, t.Issued.Unix()} {
+	for _, n := range []int64{t.Since, t.Until, t.After, t.Issued.UnixMilli()} {
 		b = binary.AppendVarint(b, n)
 	}
 	for _, list := range [][]string{t.Select, t.Filter} {
@@ -146,7 +146,7 @@ func (c *Codec) Decode(s string) (Token, error) {
 	t.Skip, t.Collection = flags&1 == 1, Collection(coll)
 	copy(t.Binding[:], r.bytes(len(t.Binding)))
 	t.Since, t.Until, t.After = r.varint(), r.varint(), r.varint()
-	t.Issued = time.Unix(r.varint(), 0).UTC()
+	t.Issued = time.UnixMilli(r.varint()).UTC()
 	t.Select, t.Filter = r.list(), r.list()
 	if r.bad || len(r.b) != 0 || flags > 1 || t.Collection < Contacts || t.Collection > OrgContacts ||
 		t.Since < 0 || t.Until < 0 || t.After < t.Since || (t.Until > 0 && t.After > t.Until) {

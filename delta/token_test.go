@@ -18,7 +18,7 @@ func testCodec(t testing.TB, key string) *Codec {
 
 func sample() Token {
 	return Token{Skip: true, Collection: Contacts, Binding: Bind(Contacts, "t-1", "u-1", "f-1", "u:u-1"),
-		Since: 5, Until: 90, After: 40, Issued: time.Unix(1795000000, 0).UTC(), Select: []string{"id", "displayName"}}
+		Since: 5, Until: 90, After: 40, Issued: time.UnixMilli(1795000000123).UTC(), Select: []string{"id", "displayName"}}
 }
 
 func TestTokenRoundTrip(t *testing.T) {

@@ -47,6 +47,8 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives internal errors with their request-id. Default slog.Default().
 	Logger *slog.Logger
+	// Emulator turns on the emulator controls under /emulator (see emulator.go).
+	Emulator bool
 }
 
 // Defaults of Config.
@@ -58,12 +60,16 @@ const (
 	DefaultRoundLifetime      = time.Hour
 )
 
+// emulatorPrefix is where the emulator controls live, outside /v1.0.
+const emulatorPrefix = "/emulator/"
+
 // Server is the Graph HTTP handler. It is safe for concurrent use.
 type Server struct {
 	cfg   Config // defaults applied
 	log   *slog.Logger
 	base  string // base URL from cfg.PublicURL, "" when taken from requests
 	delta deltaState
+	emu   *emulator // nil unless Config.Emulator
 }
 
 // New returns a Server for cfg. It fails when Store or Auth is missing or
@@ -111,6 +117,10 @@ func New(cfg Config) (*Server, error) {
 	if err := s.initDelta(); err != nil {
 		return nil, fmt.Errorf("graphapi: %w", err)
 	}
+	if cfg.Emulator {
+		s.emu = newEmulator()
+		s.delta.engine.ResyncBefore = s.emu.resync
+	}
 	return s, nil
 }
 
@@ -123,15 +133,35 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rw := &trackingWriter{ResponseWriter: w}
 	defer s.recoverPanic(rw, r)
 
-	segs, err := splitPath(r.URL.EscapedPath())
+	path := r.URL.EscapedPath()
+	if s.emu != nil && hasPrefixFold(path, emulatorPrefix) {
+		p, err := s.authenticate(r)
+		if err != nil {
+			s.writeError(rw, r, err)
+			return
+		}
+		s.serveEmulator(rw, r, p, strings.Trim(path[len(emulatorPrefix):], "/"))
+		return
+	}
+	segs, err := splitPath(path)
 	if err != nil {
 		s.writeError(rw, r, err)
 		return
 	}
 	p, err := s.authenticate(r)
+	if err == nil && s.emu != nil && s.emu.expired(p) {
+		err = contactgraph.Errorf(contactgraph.EUnauthenticated, "Lifetime validation failed, the token is expired.")
+	}
 	if err != nil {
 		s.writeError(rw, r, err)
 		return
+	}
+	if s.emu != nil {
+		if err := s.emu.take(p.TenantID, r.Method, strings.TrimPrefix(strings.ToLower(path), "/v1.0")); err != nil {
+			rw.Header().Set(FaultHeader, "emulator")
+			s.writeError(rw, r, err)
+			return
+		}
 	}
 	r = r.WithContext(contactgraph.NewContext(r.Context(), p))
 	s.route(rw, r, p, segs)

@@ -41,6 +41,7 @@ type serveConfig struct {
 	DemoTenant    string
 	DemoUser      string
 	ShutdownAfter time.Duration
+	Emulator      bool
 }
 
 func (m *Main) serveFlags(args []string) (serveConfig, error) {
@@ -65,6 +66,7 @@ func (m *Main) serveFlags(args []string) (serveConfig, error) {
 	fs.StringVar(&c.JWKSAudience, "jwks-audience", m.env("JWKS_AUDIENCE", auth.GraphAudience+","+auth.GraphApplicationID), "comma-separated audiences accepted from the external issuer (env CONTACTGRAPH_JWKS_AUDIENCE)")
 	fs.StringVar(&c.DemoTenant, "demo-tenant", m.env("DEMO_TENANT", "contoso"), "tenant of the token printed at start")
 	fs.StringVar(&c.DemoUser, "demo-user", m.env("DEMO_USER", "demo@contoso.com"), "user of the token printed at start")
+	fs.BoolVar(&c.Emulator, "emulator", m.env("EMULATOR", "") == "true" || m.env("EMULATOR", "") == "1", "turn on the emulator controls under /emulator (fault injection, forced resync, token expiry, tenant reset, seeding) for callers with Emulator.Control (env CONTACTGRAPH_EMULATOR)")
 	fs.DurationVar(&c.ShutdownAfter, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
 	if err := fs.Parse(args); err != nil {
 		return c, err
