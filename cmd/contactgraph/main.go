@@ -5,6 +5,7 @@
 //	contactgraph token   print a signed access token
 //	contactgraph cert    print the server's TLS certificate
 //	contactgraph seed    generate realistic data sets
+//	contactgraph sync    mirror a delta collection into a local file
 package main
 
 import (
@@ -47,6 +48,7 @@ commands:
   token   print a signed access token for a user or an application
   cert    print the TLS certificate that serve --tls uses
   seed    write generated contacts and org contacts into the store
+  sync    mirror a Graph delta collection into a local file
 
 Run 'contactgraph <command> -h' for a command's flags.
 `
@@ -66,6 +68,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.cert(ctx, args[1:])
 	case "seed":
 		return m.seed(ctx, args[1:])
+	case "sync":
+		return m.sync(ctx, args[1:])
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil

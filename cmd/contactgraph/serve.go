@@ -154,6 +154,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		DirectoryRetention: cfg.DirRetention,
 		RoundLifetime:      cfg.RoundLifetime,
 		Logger:             logger,
+		Emulator:           cfg.Emulator,
 	})
 	if err != nil {
 		return err

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/contactgraph/contactgraph/client"
+)
+
+// syncState is what sync keeps between runs, in one JSON file: where it
+// started, the deltaLink to resume from, and the mirror.
+type syncState struct {
+	URL       string                                `json:"url"`
+	DeltaLink string                                `json:"deltaLink"`
+	Objects   map[string]map[string]json.RawMessage `json:"objects"`
+}
+
+// sync mirrors a Graph delta collection (contactgraph's or Microsoft's)
+// into a local JSON file, resuming from the deltaLink it saved.
+func (m *Main) sync(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	url := fs.String("url", "", "the delta URL to track, such as https://graph.microsoft.com/v1.0/me/contacts/delta?$select=displayName")
+	out := fs.String("out", "mirror.json", "the mirror and its saved deltaLink")
+	token := fs.String("token", m.env("TOKEN", ""), "bearer token (env CONTACTGRAPH_TOKEN)")
+	tokenCmd := fs.String("token-cmd", "", "command that prints a fresh bearer token, run before each round (for long runs)")
+	pageSize := fs.Int("page-size", 0, "Prefer: odata.maxpagesize")
+	minimal := fs.Bool("minimal", false, "Prefer: return=minimal (org contacts): merge the changed properties")
+	every := fs.Duration("every", 0, "keep running, one round per interval (0: one round, then exit)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	st, err := loadSyncState(*out)
+	if err != nil {
+		return err
+	}
+	if *url == "" {
+		*url = st.URL
+	}
+	if *url == "" {
+		return errors.New("sync: give --url the first time")
+	}
+	if st.URL != "" && st.URL != *url {
+		return fmt.Errorf("sync: %s mirrors %s; use another --out for %s", *out, st.URL, *url)
+	}
+	if *token == "" && *tokenCmd == "" {
+		return errors.New("sync: give --token or --token-cmd")
+	}
+	c := &client.Client{HTTP: &http.Client{Timeout: 2 * time.Minute}, PageSize: *pageSize, Minimal: *minimal,
+		Token: func(ctx context.Context) (string, error) {
+			if *tokenCmd == "" {
+				return *token, nil
+			}
+			b, err := exec.CommandContext(ctx, "sh", "-c", *tokenCmd).Output()
+			return strings.TrimSpace(string(b)), err
+		}}
+	mirror := &fileMirror{objects: st.Objects, merge: *minimal}
+	for {
+		start := time.Now()
+		link, err := c.Sync(ctx, *url, st.DeltaLink, mirror)
+		if err != nil {
+			return fmt.Errorf("sync: %w", err)
+		}
+		st = syncState{URL: *url, DeltaLink: link, Objects: mirror.objects}
+		if err := saveSyncState(*out, st); err != nil {
+			return err
+		}
+		fmt.Fprintf(m.Stdout, "%s: %d objects, %d changes applied, %d resets, in %s\n",
+			time.Now().UTC().Format(time.RFC3339), len(st.Objects), mirror.applied, mirror.resets, time.Since(start).Round(time.Millisecond))
+		mirror.applied, mirror.resets = 0, 0
+		if *every <= 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(*every):
+		}
+	}
+}
+
+// fileMirror is client.Mirror over the state's object map.
+type fileMirror struct {
+	objects         map[string]map[string]json.RawMessage
+	merge           bool
+	applied, resets int
+}
+
+func (f *fileMirror) Reset() error {
+	f.objects = map[string]map[string]json.RawMessage{}
+	f.resets++
+	return nil
+}
+
+func (f *fileMirror) Apply(it client.Item) error {
+	f.applied++
+	if it.Removed != "" {
+		delete(f.objects, it.ID)
+		return nil
+	}
+	var props map[string]json.RawMessage
+	if err := json.Unmarshal(it.Raw, &props); err != nil {
+		return err
+	}
+	for k := range props {
+		if strings.Contains(k, "@") {
+			delete(props, k)
+		}
+	}
+	if cur, ok := f.objects[it.ID]; ok && f.merge {
+		for k, v := range props {
+			cur[k] = v
+		}
+		return nil
+	}
+	f.objects[it.ID] = props
+	return nil
+}
+
+func loadSyncState(path string) (syncState, error) {
+	st := syncState{Objects: map[string]map[string]json.RawMessage{}}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return st, nil
+	}
+	if err != nil {
+		return st, err
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return st, fmt.Errorf("sync: %s is not a mirror file: %w", path, err)
+	}
+	if st.Objects == nil {
+		st.Objects = map[string]map[string]json.RawMessage{}
+	}
+	return st, nil
+}
+
+// saveSyncState writes the state atomically: a crash leaves the old file
+// or the new one, never half of one.
+func saveSyncState(path string, st syncState) error {
+	b, err := json.MarshalIndent(st, "", " ") // map keys come out sorted
+
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".mirror-*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
