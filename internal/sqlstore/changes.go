@@ -35,7 +35,7 @@ func mailboxScope(mb contactgraph.Mailbox) string { return mb.TenantID + ":" + m
 // Call it first in a write transaction: on PostgreSQL (READ COMMITTED) the
 // statements after it then see every earlier write of the mailbox, so
 // writes of one mailbox are serialized as on SQLite's single writer.
-func (s *Store) revs(ctx context.Context, tx *sql.Tx, mb contactgraph.Mailbox, n int64) (int64, error) {
+func (s *Store) revs(ctx context.Context, tx *conn, mb contactgraph.Mailbox, n int64) (int64, error) {
 	var last int64
 	err := s.queryRow(ctx, tx, `UPDATE users SET rev = rev + ? WHERE tenant_id = ? AND id = ? RETURNING rev`, n, mb.TenantID, mb.UserID).Scan(&last)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -48,7 +48,7 @@ func (s *Store) revs(ctx context.Context, tx *sql.Tx, mb contactgraph.Mailbox, n
 }
 
 // record logs a change of an object in a collection.
-func (s *Store) record(ctx context.Context, tx *sql.Tx, scope string, kind int, id string, rev int64, removed bool) error {
+func (s *Store) record(ctx context.Context, tx *conn, scope string, kind int, id string, rev int64, removed bool) error {
 	rm := live
 	if removed {
 		rm = removedHard
@@ -58,7 +58,7 @@ func (s *Store) record(ctx context.Context, tx *sql.Tx, scope string, kind int, 
 
 // recordAs appends a change row and marks the object's previous row in the
 // collection superseded.
-func (s *Store) recordAs(ctx context.Context, tx *sql.Tx, scope string, kind int, id string, rev int64, rm int) error {
+func (s *Store) recordAs(ctx context.Context, tx *conn, scope string, kind int, id string, rev int64, rm int) error {
 	now := s.nowMillis()
 	if _, err := s.exec(ctx, tx, `UPDATE changes SET superseded = ? WHERE scope = ? AND kind = ? AND object_id = ? AND superseded IS NULL`,
 		now, scope, kind, id); err != nil {
@@ -73,7 +73,7 @@ func (s *Store) recordAs(ctx context.Context, tx *sql.Tx, scope string, kind int
 
 // head reads the mailbox's current revision and the floor of a collection,
 // and checks that the round's lower bound is still answerable.
-func (s *Store) head(ctx context.Context, tx *sql.Tx, mb contactgraph.Mailbox, scope string, kind int, since int64) (int64, error) {
+func (s *Store) head(ctx context.Context, tx *conn, mb contactgraph.Mailbox, scope string, kind int, since int64) (int64, error) {
 	var rev, base, floor int64
 	err := s.queryRow(ctx, tx, `SELECT u.rev, u.base, COALESCE((SELECT f.rev FROM floors f WHERE f.scope = ? AND f.kind = ?), 0)
 FROM users u WHERE u.tenant_id = ? AND u.id = ?`, scope, kind, mb.TenantID, mb.UserID).Scan(&rev, &base, &floor)
@@ -108,7 +108,7 @@ type logEntry struct {
 // logPage reads up to q.Limit+1 log rows of a collection in the round's
 // range (max(q.After, q.Since), until], in revision order, restricted to
 // ids when given. An object may appear more than once.
-func (s *Store) logPage(ctx context.Context, tx *sql.Tx, scope string, kind int, q contactgraph.ChangeQuery, until int64, ids []string) ([]logEntry, error) {
+func (s *Store) logPage(ctx context.Context, tx *conn, scope string, kind int, q contactgraph.ChangeQuery, until int64, ids []string) ([]logEntry, error) {
 	args := []any{scope, kind, max(q.After, q.Since), until}
 	filter := ""
 	if len(ids) > 0 {
@@ -139,7 +139,7 @@ func (s *Store) logPage(ctx context.Context, tx *sql.Tx, scope string, kind int,
 // load, and turns each into a change with build, once per object and page.
 // build returns ok=false to leave an entry out (a removed object in a first
 // round: the client never had it).
-func round[T any](ctx context.Context, s *Store, tx *sql.Tx, head int64, scope string, kind int, q contactgraph.ChangeQuery, ids []string,
+func round[T any](ctx context.Context, s *Store, tx *conn, head int64, scope string, kind int, q contactgraph.ChangeQuery, ids []string,
 	load func(ids []string) error, build func(e logEntry) (T, bool)) (contactgraph.ChangePage[T], error) {
 	page := contactgraph.ChangePage[T]{Until: q.Until}
 	if page.Until == 0 {
@@ -191,7 +191,7 @@ func anys(ids []string) []any {
 // ContactChanges implements contactgraph.Store.
 func (s *Store) ContactChanges(ctx context.Context, mb contactgraph.Mailbox, folderID string, q contactgraph.ChangeQuery) (contactgraph.ChangePage[contactgraph.ContactChange], error) {
 	var page contactgraph.ChangePage[contactgraph.ContactChange]
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *conn) error {
 		if _, err := s.folder(ctx, tx, mb, folderID); err != nil {
 			return err
 		}
@@ -231,7 +231,7 @@ func (s *Store) ContactChanges(ctx context.Context, mb contactgraph.Mailbox, fol
 // FolderChanges implements contactgraph.Store.
 func (s *Store) FolderChanges(ctx context.Context, mb contactgraph.Mailbox, parentID string, q contactgraph.ChangeQuery) (contactgraph.ChangePage[contactgraph.FolderChange], error) {
 	var page contactgraph.ChangePage[contactgraph.FolderChange]
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *conn) error {
 		scope := mailboxScope(mb)
 		if parentID != "" {
 			if _, err := s.folder(ctx, tx, mb, parentID); err != nil {
@@ -286,7 +286,7 @@ func (s *Store) Prune(ctx context.Context, r contactgraph.Retention) (int, error
 		}
 		n += purged
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *conn) error {
 		if !r.Superseded.IsZero() {
 			res, err := s.exec(ctx, tx, `DELETE FROM changes WHERE superseded IS NOT NULL AND superseded < ?`, r.Superseded.UnixMilli())
 			if err != nil {

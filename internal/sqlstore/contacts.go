@@ -56,13 +56,13 @@ func (s *Store) contact(ctx context.Context, x querier, mb contactgraph.Mailbox,
 
 // Contact implements contactgraph.Store.
 func (s *Store) Contact(ctx context.Context, mb contactgraph.Mailbox, id string) (*contactgraph.Contact, error) {
-	return s.contact(ctx, s.Read, mb, id)
+	return s.contact(ctx, s.rq(), mb, id)
 }
 
 // ListContacts implements contactgraph.Store.
 func (s *Store) ListContacts(ctx context.Context, mb contactgraph.Mailbox, folderID string, p contactgraph.Page) ([]*contactgraph.Contact, error) {
 	var out []*contactgraph.Contact
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *conn) error {
 		if _, err := s.folder(ctx, tx, mb, folderID); err != nil {
 			return err
 		}
@@ -98,7 +98,7 @@ func (s *Store) CreateContact(ctx context.Context, mb contactgraph.Mailbox, fold
 		}
 	}
 	var c *contactgraph.Contact
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *conn) error {
 		rev, err := s.revs(ctx, tx, mb, 1)
 		if err != nil {
 			return err
@@ -124,7 +124,7 @@ func (s *Store) CreateContact(ctx context.Context, mb contactgraph.Mailbox, fold
 // another folder moves the contact: it leaves a tombstone in the old folder.
 func (s *Store) UpdateContact(ctx context.Context, mb contactgraph.Mailbox, id string, in contactgraph.ContactInput, ifMatch string) (*contactgraph.Contact, error) {
 	var c *contactgraph.Contact
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *conn) error {
 		rev, err := s.revs(ctx, tx, mb, 1)
 		if err != nil {
 			return err
@@ -171,7 +171,7 @@ func (s *Store) UpdateContact(ctx context.Context, mb contactgraph.Mailbox, id s
 
 // DeleteContact implements contactgraph.Store.
 func (s *Store) DeleteContact(ctx context.Context, mb contactgraph.Mailbox, id string, ifMatch string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *conn) error {
 		rev, err := s.revs(ctx, tx, mb, 1)
 		if err != nil {
 			return err

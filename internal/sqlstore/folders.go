@@ -26,7 +26,7 @@ func (s *Store) folder(ctx context.Context, x querier, mb contactgraph.Mailbox, 
 
 // Folder implements contactgraph.Store.
 func (s *Store) Folder(ctx context.Context, mb contactgraph.Mailbox, id string) (*contactgraph.Folder, error) {
-	return s.folder(ctx, s.Read, mb, id)
+	return s.folder(ctx, s.rq(), mb, id)
 }
 
 // ListFolders implements contactgraph.Store.
@@ -35,7 +35,7 @@ func (s *Store) ListFolders(ctx context.Context, mb contactgraph.Mailbox, parent
 		parentID = mb.RootID
 	}
 	var out []*contactgraph.Folder
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *conn) error {
 		if _, err := s.folder(ctx, tx, mb, parentID); err != nil {
 			return err
 		}
@@ -72,7 +72,7 @@ func (s *Store) CreateFolder(ctx context.Context, mb contactgraph.Mailbox, paren
 		parentID = mb.RootID
 	}
 	f := &contactgraph.Folder{ID: contactgraph.NewID(), ParentID: parentID, DisplayName: *in.DisplayName}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *conn) error {
 		rev, err := s.revs(ctx, tx, mb, 1)
 		if err != nil {
 			return err
@@ -99,7 +99,7 @@ func (s *Store) CreateFolder(ctx context.Context, mb contactgraph.Mailbox, paren
 
 // recordFolder logs a folder's new state in the mailbox-wide collection and
 // in its parent's child-folder collection. The root is not tracked.
-func (s *Store) recordFolder(ctx context.Context, tx *sql.Tx, mb contactgraph.Mailbox, f *contactgraph.Folder, rev int64) error {
+func (s *Store) recordFolder(ctx context.Context, tx *conn, mb contactgraph.Mailbox, f *contactgraph.Folder, rev int64) error {
 	if err := s.record(ctx, tx, mailboxScope(mb), kindFolder, f.ID, rev, false); err != nil {
 		return err
 	}
@@ -109,7 +109,7 @@ func (s *Store) recordFolder(ctx context.Context, tx *sql.Tx, mb contactgraph.Ma
 // UpdateFolder implements contactgraph.Store.
 func (s *Store) UpdateFolder(ctx context.Context, mb contactgraph.Mailbox, id string, in contactgraph.FolderInput) (*contactgraph.Folder, error) {
 	var f *contactgraph.Folder
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *conn) error {
 		rev, err := s.revs(ctx, tx, mb, 1)
 		if err != nil {
 			return err
@@ -154,7 +154,7 @@ func (s *Store) UpdateFolder(ctx context.Context, mb contactgraph.Mailbox, id st
 
 // checkMove checks that newParent is a folder of the mailbox outside the
 // subtree of id.
-func (s *Store) checkMove(ctx context.Context, tx *sql.Tx, mb contactgraph.Mailbox, id, newParent string) error {
+func (s *Store) checkMove(ctx context.Context, tx *conn, mb contactgraph.Mailbox, id, newParent string) error {
 	if _, err := s.folder(ctx, tx, mb, newParent); err != nil {
 		return err
 	}
@@ -171,7 +171,7 @@ func (s *Store) checkMove(ctx context.Context, tx *sql.Tx, mb contactgraph.Mailb
 }
 
 // subtree returns id and the ids of every folder below it.
-func (s *Store) subtree(ctx context.Context, tx *sql.Tx, id string) ([]string, error) {
+func (s *Store) subtree(ctx context.Context, tx *conn, id string) ([]string, error) {
 	rows, err := s.query(ctx, tx, `WITH RECURSIVE sub(id) AS (SELECT CAST(? AS TEXT) UNION ALL SELECT f.id FROM folders f JOIN sub ON f.parent_id = sub.id)
 SELECT id FROM sub`, id)
 	if err != nil {
@@ -193,7 +193,7 @@ SELECT id FROM sub`, id)
 // child folders go with it; each removed folder leaves a tombstone in the
 // mailbox-wide folder collection, the top one also in its parent's.
 func (s *Store) DeleteFolder(ctx context.Context, mb contactgraph.Mailbox, id string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *conn) error {
 		// The counter first, as in every write: the subtree read below then
 		// includes folders created by writes that committed while this one
 		// waited for the counter (PostgreSQL, READ COMMITTED).
@@ -248,7 +248,7 @@ func (s *Store) CountFolders(ctx context.Context, mb contactgraph.Mailbox, paren
 // count query over it, in one read transaction.
 func (s *Store) countIn(ctx context.Context, mb contactgraph.Mailbox, folderID, query string) (int, error) {
 	var n int
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *conn) error {
 		if _, err := s.folder(ctx, tx, mb, folderID); err != nil {
 			return err
 		}

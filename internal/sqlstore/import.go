@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 
@@ -10,13 +9,13 @@ import (
 )
 
 // ImportContacts implements contactgraph.Store: one transaction, one
-// revision range, prepared statements, and no supersede step (every
-// contact is new).
+// revision range, cached statements, and no supersede step (every contact
+// is new).
 func (s *Store) ImportContacts(ctx context.Context, mb contactgraph.Mailbox, folderID string, in []contactgraph.ContactInput) (int, error) {
 	if len(in) == 0 {
 		return 0, nil
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *conn) error {
 		first, err := s.revs(ctx, tx, mb, int64(len(in)))
 		if err != nil {
 			return err
@@ -24,25 +23,16 @@ func (s *Store) ImportContacts(ctx context.Context, mb contactgraph.Mailbox, fol
 		if _, err := s.folder(ctx, tx, mb, folderID); err != nil {
 			return err
 		}
-		ins, err := tx.PrepareContext(ctx, s.q(`INSERT INTO contacts (id, tenant_id, user_id, `+contactCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
-		if err != nil {
-			return fmt.Errorf("import: %w", err)
-		}
-		defer ins.Close()
-		log, err := tx.PrepareContext(ctx, s.q(`INSERT INTO changes (scope, kind, rev, object_id, removed, at) VALUES (?, ?, ?, ?, 0, ?)`))
-		if err != nil {
-			return fmt.Errorf("import: %w", err)
-		}
-		defer log.Close()
 		now := s.Now()
 		for i, x := range in {
 			c := contactgraph.ApplyContact(nil, x, folderID, now)
 			c.Rev = first + int64(i)
-			if _, err := ins.ExecContext(ctx, c.ID, mb.TenantID, mb.UserID, c.FolderID, c.ChangeKey, c.Created.UnixMilli(), c.Modified.UnixMilli(), c.Rev, flag(c.AutoName), string(c.Doc)); err != nil {
+			if _, err := s.exec(ctx, tx, `INSERT INTO contacts (id, tenant_id, user_id, `+contactCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				c.ID, mb.TenantID, mb.UserID, c.FolderID, c.ChangeKey, c.Created.UnixMilli(), c.Modified.UnixMilli(), c.Rev, flag(c.AutoName), string(c.Doc)); err != nil {
 				return fmt.Errorf("import: %w", err)
 			}
-			if _, err := log.ExecContext(ctx, folderID, kindContact, c.Rev, c.ID, now.UnixMilli()); err != nil {
-				return fmt.Errorf("import: %w", err)
+			if err := s.logNew(ctx, tx, folderID, kindContact, c.ID, c.Rev, now.UnixMilli()); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -58,31 +48,22 @@ func (s *Store) ImportOrgContacts(ctx context.Context, tenantID string, in []con
 	if len(in) == 0 {
 		return 0, nil
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *conn) error {
 		first, err := s.tenantRevs(ctx, tx, tenantID, int64(len(in)))
 		if err != nil {
 			return err
 		}
-		ins, err := tx.PrepareContext(ctx, s.q(`INSERT INTO org_contacts (`+orgCols+`, tenant_id) VALUES (?, ?, ?, ?, ?, NULL, ?)`))
-		if err != nil {
-			return fmt.Errorf("import: %w", err)
-		}
-		defer ins.Close()
-		log, err := tx.PrepareContext(ctx, s.q(`INSERT INTO changes (scope, kind, rev, object_id, removed, at) VALUES (?, ?, ?, ?, 0, ?)`))
-		if err != nil {
-			return fmt.Errorf("import: %w", err)
-		}
-		defer log.Close()
 		now := s.Now()
 		for i, x := range in {
 			o := contactgraph.ApplyOrgContact(nil, x, first+int64(i), now)
 			props, _ := json.Marshal(o.Props)
 			revs, _ := json.Marshal(o.PropRevs)
-			if _, err := ins.ExecContext(ctx, o.ID, string(props), string(revs), o.Rev, o.Created.UnixMilli(), tenantID); err != nil {
+			if _, err := s.exec(ctx, tx, `INSERT INTO org_contacts (`+orgCols+`, tenant_id) VALUES (?, ?, ?, ?, ?, NULL, ?)`,
+				o.ID, string(props), string(revs), o.Rev, o.Created.UnixMilli(), tenantID); err != nil {
 				return fmt.Errorf("import: %w", err)
 			}
-			if _, err := log.ExecContext(ctx, orgScope(tenantID), kindOrgContact, o.Rev, o.ID, now.UnixMilli()); err != nil {
-				return fmt.Errorf("import: %w", err)
+			if err := s.logNew(ctx, tx, orgScope(tenantID), kindOrgContact, o.ID, o.Rev, now.UnixMilli()); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -91,4 +72,12 @@ func (s *Store) ImportOrgContacts(ctx context.Context, tenantID string, in []con
 		return 0, err
 	}
 	return len(in), nil
+}
+
+// logNew logs the creation of an object: no earlier row to supersede.
+func (s *Store) logNew(ctx context.Context, tx *conn, scope string, kind int, id string, rev, at int64) error {
+	if _, err := s.exec(ctx, tx, `INSERT INTO changes (scope, kind, rev, object_id, removed, at) VALUES (?, ?, ?, ?, 0, ?)`, scope, kind, rev, id, at); err != nil {
+		return fmt.Errorf("record change: %w", err)
+	}
+	return nil
 }

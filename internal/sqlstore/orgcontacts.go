@@ -18,7 +18,7 @@ func orgScope(tenantID string) string { return "org:" + tenantID }
 // tenantRevs allocates n revisions of the tenant's counter, creating the
 // counter on first use, and returns the first. Like revs, the UPDATE holds
 // the counter row's lock until commit.
-func (s *Store) tenantRevs(ctx context.Context, tx *sql.Tx, tenantID string, n int64) (int64, error) {
+func (s *Store) tenantRevs(ctx context.Context, tx *conn, tenantID string, n int64) (int64, error) {
 	if _, err := s.exec(ctx, tx, `INSERT INTO tenants (id, rev) VALUES (?, 0) ON CONFLICT (id) DO NOTHING`, tenantID); err != nil {
 		return 0, fmt.Errorf("allocate revision: %w", err)
 	}
@@ -81,12 +81,12 @@ func (s *Store) orgContact(ctx context.Context, x querier, tenantID, id string, 
 
 // OrgContact implements contactgraph.Store.
 func (s *Store) OrgContact(ctx context.Context, tenantID, id string) (*contactgraph.OrgContact, error) {
-	return s.orgContact(ctx, s.Read, tenantID, id, false)
+	return s.orgContact(ctx, s.rq(), tenantID, id, false)
 }
 
 // DeletedOrgContact implements contactgraph.Store.
 func (s *Store) DeletedOrgContact(ctx context.Context, tenantID, id string) (*contactgraph.OrgContact, error) {
-	return s.orgContact(ctx, s.Read, tenantID, id, true)
+	return s.orgContact(ctx, s.rq(), tenantID, id, true)
 }
 
 func (s *Store) listOrg(ctx context.Context, tenantID string, p contactgraph.Page, deleted bool) ([]*contactgraph.OrgContact, error) {
@@ -94,7 +94,7 @@ func (s *Store) listOrg(ctx context.Context, tenantID string, p contactgraph.Pag
 	if deleted {
 		cond = `deleted_at IS NOT NULL`
 	}
-	rows, err := s.query(ctx, s.Read, `SELECT `+orgCols+` FROM org_contacts WHERE tenant_id = ? AND `+cond+` AND id > ? ORDER BY id LIMIT ?`, tenantID, p.After, p.Limit)
+	rows, err := s.query(ctx, s.rq(), `SELECT `+orgCols+` FROM org_contacts WHERE tenant_id = ? AND `+cond+` AND id > ? ORDER BY id LIMIT ?`, tenantID, p.After, p.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("list org contacts: %w", err)
 	}
@@ -123,14 +123,14 @@ func (s *Store) DeletedOrgContacts(ctx context.Context, tenantID string, p conta
 // CountOrgContacts implements contactgraph.Store.
 func (s *Store) CountOrgContacts(ctx context.Context, tenantID string) (int, error) {
 	var n int
-	if err := s.queryRow(ctx, s.Read, `SELECT COUNT(*) FROM org_contacts WHERE tenant_id = ? AND deleted_at IS NULL`, tenantID).Scan(&n); err != nil {
+	if err := s.queryRow(ctx, s.rq(), `SELECT COUNT(*) FROM org_contacts WHERE tenant_id = ? AND deleted_at IS NULL`, tenantID).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count org contacts: %w", err)
 	}
 	return n, nil
 }
 
 // saveOrg writes an org contact's row.
-func (s *Store) saveOrg(ctx context.Context, tx *sql.Tx, tenantID string, o *contactgraph.OrgContact, insert bool) error {
+func (s *Store) saveOrg(ctx context.Context, tx *conn, tenantID string, o *contactgraph.OrgContact, insert bool) error {
 	props, err := json.Marshal(o.Props)
 	if err != nil {
 		return err
@@ -159,7 +159,7 @@ func (s *Store) saveOrg(ctx context.Context, tx *sql.Tx, tenantID string, o *con
 // CreateOrgContact implements contactgraph.Store.
 func (s *Store) CreateOrgContact(ctx context.Context, tenantID string, in contactgraph.OrgContactInput) (*contactgraph.OrgContact, error) {
 	var o *contactgraph.OrgContact
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *conn) error {
 		rev, err := s.tenantRevs(ctx, tx, tenantID, 1)
 		if err != nil {
 			return err
@@ -176,7 +176,7 @@ func (s *Store) CreateOrgContact(ctx context.Context, tenantID string, in contac
 // UpdateOrgContact implements contactgraph.Store.
 func (s *Store) UpdateOrgContact(ctx context.Context, tenantID, id string, in contactgraph.OrgContactInput) (*contactgraph.OrgContact, error) {
 	var o *contactgraph.OrgContact
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *conn) error {
 		rev, err := s.tenantRevs(ctx, tx, tenantID, 1)
 		if err != nil {
 			return err
@@ -196,7 +196,7 @@ func (s *Store) UpdateOrgContact(ctx context.Context, tenantID, id string, in co
 
 // DeleteOrgContact implements contactgraph.Store.
 func (s *Store) DeleteOrgContact(ctx context.Context, tenantID, id string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *conn) error {
 		rev, err := s.tenantRevs(ctx, tx, tenantID, 1)
 		if err != nil {
 			return err
@@ -217,7 +217,7 @@ func (s *Store) DeleteOrgContact(ctx context.Context, tenantID, id string) error
 // reappears in delta as a whole object: every property counts as changed.
 func (s *Store) RestoreOrgContact(ctx context.Context, tenantID, id string) (*contactgraph.OrgContact, error) {
 	var o *contactgraph.OrgContact
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *conn) error {
 		rev, err := s.tenantRevs(ctx, tx, tenantID, 1)
 		if err != nil {
 			return err
@@ -237,12 +237,12 @@ func (s *Store) RestoreOrgContact(ctx context.Context, tenantID, id string) (*co
 
 // PurgeOrgContact implements contactgraph.Store.
 func (s *Store) PurgeOrgContact(ctx context.Context, tenantID, id string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *conn) error {
 		return s.purge(ctx, tx, tenantID, id)
 	})
 }
 
-func (s *Store) purge(ctx context.Context, tx *sql.Tx, tenantID, id string) error {
+func (s *Store) purge(ctx context.Context, tx *conn, tenantID, id string) error {
 	rev, err := s.tenantRevs(ctx, tx, tenantID, 1)
 	if err != nil {
 		return err
@@ -260,7 +260,7 @@ func (s *Store) purge(ctx context.Context, tx *sql.Tx, tenantID, id string) erro
 // purgeDeleted purges every org contact soft-deleted before cutoff, one
 // transaction per contact so that no tenant's counter is held for long.
 func (s *Store) purgeDeleted(ctx context.Context, before time.Time) (int, error) {
-	rows, err := s.query(ctx, s.Read, `SELECT tenant_id, id FROM org_contacts WHERE deleted_at IS NOT NULL AND deleted_at < ?`, before.UnixMilli())
+	rows, err := s.query(ctx, s.rq(), `SELECT tenant_id, id FROM org_contacts WHERE deleted_at IS NOT NULL AND deleted_at < ?`, before.UnixMilli())
 	if err != nil {
 		return 0, fmt.Errorf("purge: %w", err)
 	}
@@ -280,7 +280,7 @@ func (s *Store) purgeDeleted(ctx context.Context, before time.Time) (int, error)
 	}
 	n := 0
 	for _, k := range due {
-		err := s.write(ctx, func(tx *sql.Tx) error { return s.purge(ctx, tx, k.tenant, k.id) })
+		err := s.write(ctx, func(tx *conn) error { return s.purge(ctx, tx, k.tenant, k.id) })
 		if contactgraph.ErrorCode(err) == contactgraph.ENotFound {
 			continue // restored or purged meanwhile
 		}
@@ -299,7 +299,7 @@ func (s *Store) OrgContactChanges(ctx context.Context, tenantID string, ids []st
 	for i := range ids {
 		ids[i] = strings.ToLower(ids[i])
 	}
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *conn) error {
 		var rev, floor int64
 		err := s.queryRow(ctx, tx, `SELECT COALESCE((SELECT rev FROM tenants WHERE id = ?), 0),
 COALESCE((SELECT f.rev FROM floors f WHERE f.scope = ? AND f.kind = ?), 0)`, tenantID, scope, kindOrgContact).Scan(&rev, &floor)

@@ -48,6 +48,8 @@ type Store struct {
 	// blocks in it to hold a write open (revision taken, data written, not
 	// committed). Production code leaves it nil.
 	BeforeCommit func(ctx context.Context)
+
+	writeStmts, readStmts *stmts // prepared statements of each pool
 }
 
 // New returns a Store. now may be nil for time.Now.
@@ -55,13 +57,21 @@ func New(write, read *sql.DB, d Dialect, now func() time.Time) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{Write: write, Read: read, Dialect: d, Now: now}
+	s := &Store{Write: write, Read: read, Dialect: d, Now: now}
+	s.writeStmts = newStmts(write, d.Rebind)
+	s.readStmts = s.writeStmts
+	if read != write {
+		s.readStmts = newStmts(read, d.Rebind)
+	}
+	return s
 }
 
 var _ contactgraph.Store = (*Store)(nil)
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	s.writeStmts.close()
+	s.readStmts.close()
 	err := s.Write.Close()
 	if s.Read != s.Write {
 		err = errors.Join(err, s.Read.Close())
@@ -69,27 +79,24 @@ func (s *Store) Close() error {
 	return err
 }
 
-// q returns the query text for this engine.
-func (s *Store) q(neutral string) string { return s.Dialect.Rebind(neutral) }
-
-// querier is what both *sql.Tx and *sql.DB offer.
+// querier runs engine-neutral queries: a pool or a transaction (*conn).
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// tx runs fn in a transaction on db and commits when fn returns nil.
-func (s *Store) tx(ctx context.Context, db *sql.DB, readOnly bool, fn func(tx *sql.Tx) error) error {
-	opts := &sql.TxOptions{ReadOnly: readOnly && db != s.Write}
+// tx runs fn in a transaction on the pool of c and commits when fn returns nil.
+func (s *Store) tx(ctx context.Context, c *stmts, readOnly bool, fn func(tx *conn) error) error {
+	opts := &sql.TxOptions{ReadOnly: readOnly && c.db != s.Write}
 	if readOnly {
 		opts.Isolation = s.ReadIsolation
 	}
-	t, err := db.BeginTx(ctx, opts)
+	t, err := c.db.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(t); err != nil {
+	if err := fn(&conn{c: c, tx: t}); err != nil {
 		_ = t.Rollback()
 		return err
 	}
@@ -102,24 +109,28 @@ func (s *Store) tx(ctx context.Context, db *sql.DB, readOnly bool, fn func(tx *s
 	return nil
 }
 
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return s.tx(ctx, s.Write, false, fn)
+func (s *Store) write(ctx context.Context, fn func(tx *conn) error) error {
+	return s.tx(ctx, s.writeStmts, false, fn)
 }
 
-func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return s.tx(ctx, s.Read, true, fn)
+func (s *Store) read(ctx context.Context, fn func(tx *conn) error) error {
+	return s.tx(ctx, s.readStmts, true, fn)
 }
+
+// rq and wq run single statements on the read and the write pool.
+func (s *Store) rq() *conn { return &conn{c: s.readStmts} }
+func (s *Store) wq() *conn { return &conn{c: s.writeStmts} }
 
 func (s *Store) exec(ctx context.Context, x querier, query string, args ...any) (sql.Result, error) {
-	return x.ExecContext(ctx, s.q(query), args...)
+	return x.ExecContext(ctx, query, args...)
 }
 
 func (s *Store) queryRow(ctx context.Context, x querier, query string, args ...any) *sql.Row {
-	return x.QueryRowContext(ctx, s.q(query), args...)
+	return x.QueryRowContext(ctx, query, args...)
 }
 
 func (s *Store) query(ctx context.Context, x querier, query string, args ...any) (*sql.Rows, error) {
-	return x.QueryContext(ctx, s.q(query), args...)
+	return x.QueryContext(ctx, query, args...)
 }
 
 func (s *Store) nowMillis() int64 { return s.Now().UnixMilli() }
@@ -132,7 +143,7 @@ func notFound(what string) error {
 // Secret implements contactgraph.Store.
 func (s *Store) Secret(ctx context.Context, name string, gen func() ([]byte, error)) ([]byte, error) {
 	var v string
-	err := s.queryRow(ctx, s.Read, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v)
+	err := s.queryRow(ctx, s.rq(), `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v)
 	if err == nil {
 		return []byte(v), nil
 	}
@@ -144,10 +155,10 @@ func (s *Store) Secret(ctx context.Context, name string, gen func() ([]byte, err
 		return nil, fmt.Errorf("generate secret: %w", err)
 	}
 	// Insert unless another process won the race, then read the winner.
-	if _, err := s.exec(ctx, s.Write, `INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, string(fresh)); err != nil {
+	if _, err := s.exec(ctx, s.wq(), `INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, string(fresh)); err != nil {
 		return nil, fmt.Errorf("store secret: %w", err)
 	}
-	if err := s.queryRow(ctx, s.Write, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v); err != nil {
+	if err := s.queryRow(ctx, s.wq(), `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v); err != nil {
 		return nil, fmt.Errorf("read secret: %w", err)
 	}
 	return []byte(v), nil

@@ -29,7 +29,7 @@ func (s *Store) CreateUser(ctx context.Context, tenantID string, u contactgraph.
 		u.ID = contactgraph.UserID(tenantID, u.UPN)
 	}
 	u.Created = time.UnixMilli(s.nowMillis()).UTC()
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *conn) error {
 		base, err := s.tenantRevs(ctx, tx, tenantID, 1)
 		if err != nil {
 			return err
@@ -49,7 +49,7 @@ func (s *Store) CreateUser(ctx context.Context, tenantID string, u contactgraph.
 
 // raiseTenant moves the tenant's counter to at least rev, so that a mailbox
 // created later starts above every revision handed out so far.
-func (s *Store) raiseTenant(ctx context.Context, tx *sql.Tx, tenantID string, rev int64) error {
+func (s *Store) raiseTenant(ctx context.Context, tx *conn, tenantID string, rev int64) error {
 	if _, err := s.tenantRevs(ctx, tx, tenantID, 1); err != nil {
 		return err
 	}
@@ -61,7 +61,7 @@ func (s *Store) raiseTenant(ctx context.Context, tx *sql.Tx, tenantID string, re
 
 // User implements contactgraph.Store.
 func (s *Store) User(ctx context.Context, tenantID, idOrUPN string) (contactgraph.User, error) {
-	row := s.queryRow(ctx, s.Read, `SELECT `+userCols+` FROM users WHERE tenant_id = ? AND (id = ? OR upn_key = ?)`,
+	row := s.queryRow(ctx, s.rq(), `SELECT `+userCols+` FROM users WHERE tenant_id = ? AND (id = ? OR upn_key = ?)`,
 		tenantID, strings.ToLower(idOrUPN), strings.ToLower(idOrUPN))
 	u, err := scanUser(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -75,7 +75,7 @@ func (s *Store) User(ctx context.Context, tenantID, idOrUPN string) (contactgrap
 
 // ListUsers implements contactgraph.Store.
 func (s *Store) ListUsers(ctx context.Context, tenantID string, p contactgraph.Page) ([]contactgraph.User, error) {
-	rows, err := s.query(ctx, s.Read, `SELECT `+userCols+` FROM users WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?`, tenantID, p.After, p.Limit)
+	rows, err := s.query(ctx, s.rq(), `SELECT `+userCols+` FROM users WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?`, tenantID, p.After, p.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
@@ -93,7 +93,7 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string, p contactgraph.P
 
 // DeleteUser implements contactgraph.Store. The user's mailbox goes with it.
 func (s *Store) DeleteUser(ctx context.Context, tenantID, id string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *conn) error {
 		var rev int64
 		err := s.queryRow(ctx, tx, `SELECT rev FROM users WHERE tenant_id = ? AND id = ?`, tenantID, id).Scan(&rev)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -132,7 +132,7 @@ func (s *Store) DeleteUser(ctx context.Context, tenantID, id string) error {
 func (s *Store) EnsureMailbox(ctx context.Context, tenantID, userID, upn string) (contactgraph.Mailbox, error) {
 	mb := contactgraph.Mailbox{TenantID: tenantID, UserID: userID}
 	var root sql.NullString
-	err := s.queryRow(ctx, s.Read, `SELECT root_id FROM users WHERE tenant_id = ? AND id = ?`, tenantID, userID).Scan(&root)
+	err := s.queryRow(ctx, s.rq(), `SELECT root_id FROM users WHERE tenant_id = ? AND id = ?`, tenantID, userID).Scan(&root)
 	if err == nil && root.Valid {
 		mb.RootID = root.String
 		return mb, nil
@@ -140,7 +140,7 @@ func (s *Store) EnsureMailbox(ctx context.Context, tenantID, userID, upn string)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return mb, fmt.Errorf("read mailbox: %w", err)
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *conn) error {
 		if upn == "" {
 			upn = userID
 		}
@@ -170,7 +170,7 @@ func (s *Store) EnsureMailbox(ctx context.Context, tenantID, userID, upn string)
 func (s *Store) Mailbox(ctx context.Context, tenantID, userID string) (contactgraph.Mailbox, error) {
 	mb := contactgraph.Mailbox{TenantID: tenantID, UserID: userID}
 	var root sql.NullString
-	err := s.queryRow(ctx, s.Read, `SELECT root_id FROM users WHERE tenant_id = ? AND id = ?`, tenantID, userID).Scan(&root)
+	err := s.queryRow(ctx, s.rq(), `SELECT root_id FROM users WHERE tenant_id = ? AND id = ?`, tenantID, userID).Scan(&root)
 	if errors.Is(err, sql.ErrNoRows) {
 		return mb, contactgraph.Errorf(contactgraph.EUserNotFound, "The requested user '%s' is invalid.", userID)
 	}
@@ -181,7 +181,7 @@ func (s *Store) Mailbox(ctx context.Context, tenantID, userID string) (contactgr
 		mb.RootID = root.String
 		return mb, nil
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *conn) error {
 		var err error
 		mb.RootID, err = s.ensureRoot(ctx, tx, mb)
 		return err
@@ -191,7 +191,7 @@ func (s *Store) Mailbox(ctx context.Context, tenantID, userID string) (contactgr
 
 // ensureRoot creates the mailbox's default folder unless it exists, and
 // returns its id. The user row must exist.
-func (s *Store) ensureRoot(ctx context.Context, tx *sql.Tx, mb contactgraph.Mailbox) (string, error) {
+func (s *Store) ensureRoot(ctx context.Context, tx *conn, mb contactgraph.Mailbox) (string, error) {
 	// Lock the user row first (a portable SELECT ... FOR UPDATE): of two
 	// transactions creating the root at once (two replicas), the second
 	// waits here, then reads the first one's root instead of adding another.

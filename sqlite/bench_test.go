@@ -1,0 +1,66 @@
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/contactgraph/contactgraph"
+	"github.com/contactgraph/contactgraph/fakedata"
+	"github.com/contactgraph/contactgraph/sqlite"
+)
+
+// BenchmarkCreateContact measures one contact create through the store:
+// the write path of POST /me/contacts without HTTP.
+func BenchmarkCreateContact(b *testing.B) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "cg.db"), sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	tenant := contactgraph.TenantID("contoso")
+	mb, err := db.EnsureMailbox(ctx, tenant, contactgraph.UserID(tenant, "a@contoso.com"), "a@contoso.com")
+	if err != nil {
+		b.Fatal(err)
+	}
+	gen := fakedata.New(1)
+	in := make([]contactgraph.ContactInput, b.N)
+	for i := range in {
+		in[i] = gen.Contact()
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := db.CreateContact(ctx, mb, mb.RootID, in[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkUpdateContact measures one contact update through the store.
+func BenchmarkUpdateContact(b *testing.B) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "cg.db"), sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	tenant := contactgraph.TenantID("contoso")
+	mb, _ := db.EnsureMailbox(ctx, tenant, contactgraph.UserID(tenant, "a@contoso.com"), "a@contoso.com")
+	gen := fakedata.New(1)
+	var ids []string
+	for i := 0; i < 1000; i++ {
+		c, err := db.CreateContact(ctx, mb, mb.RootID, gen.Contact())
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, c.ID)
+	}
+	in, _ := contactgraph.ParseContactInput([]byte(`{"jobTitle":"Engineer"}`))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := db.UpdateContact(ctx, mb, ids[i%len(ids)], in, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
