@@ -112,7 +112,7 @@ func (s *Store) CreateContact(ctx context.Context, mb contactgraph.Mailbox, fold
 			c.ID, mb.TenantID, mb.UserID, c.FolderID, c.ChangeKey, c.Created.UnixMilli(), c.Modified.UnixMilli(), c.Rev, flag(c.AutoName), string(c.Doc)); err != nil {
 			return fmt.Errorf("create contact: %w", err)
 		}
-		return s.record(ctx, tx, folderID, kindContact, c.ID, rev, false)
+		return s.logNew(ctx, tx, folderID, kindContact, c.ID, rev, s.nowMillis())
 	})
 	if err != nil {
 		return nil, err
