@@ -99,13 +99,12 @@ func ParseObject(s *Schema, body []byte) (map[string]json.RawMessage, error) {
 	if len(body) == 0 || body[0] != '{' {
 		return nil, Errorf(EInvalid, "The request body must be a JSON object.")
 	}
-	var members map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&members); err != nil {
-		return nil, Errorf(EInvalid, "The request body is not valid JSON: %s.", jsonErrorText(err))
+	if err := CheckJSONObject(body); err != nil {
+		return nil, err
 	}
-	if dec.More() {
-		return nil, Errorf(EInvalid, "The request body holds more than one JSON value.")
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(body, &members); err != nil {
+		return nil, Errorf(EInvalid, "The request body is not valid JSON: %s.", jsonErrorText(err))
 	}
 	out := make(map[string]json.RawMessage, len(members))
 	for name, raw := range members {
@@ -114,7 +113,7 @@ func ParseObject(s *Schema, body []byte) (map[string]json.RawMessage, error) {
 		}
 		p, ok := s.Lookup(name)
 		if !ok {
-			return nil, Errorf(EInvalid, "The property '%s' does not exist on type '%s'. Make sure to only use property names that are defined by the type.", name, s.Type)
+			return nil, Errorf(EInvalid, "The property '%s' does not exist on type '%s'. Make sure to only use property names that are defined by the type.", Truncate(name, 128), s.Type)
 		}
 		if p.ReadOnly {
 			continue

@@ -84,7 +84,7 @@ func (s *Schema) Select(names []string) ([]string, error) {
 			}
 		}
 		if !ok {
-			return nil, Errorf(EInvalid, "Parsing OData Select and Expand failed: Could not find a property named '%s' on type '%s'.", n, s.Type)
+			return nil, Errorf(EInvalid, "Parsing OData Select and Expand failed: Could not find a property named '%s' on type '%s'.", Truncate(n, 128), s.Type)
 		}
 		want[p.Name] = true
 	}
@@ -292,7 +292,7 @@ func canonicalObject(p Property, raw json.RawMessage, typ string, fields []field
 			}
 		}
 		if f == nil {
-			return nil, bodyError("The property '%s' does not exist on type '%s'. Make sure to only use property names that are defined by the type.", name, typ)
+			return nil, bodyError("The property '%s' does not exist on type '%s'. Make sure to only use property names that are defined by the type.", Truncate(name, 128), typ)
 		}
 		v = bytes.TrimSpace(v)
 		if bytes.Equal(v, []byte("null")) {

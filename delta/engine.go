@@ -41,9 +41,12 @@ type Request struct {
 	Caller     string               // the principal's binding, see CallerOf
 	Select     []string             // validated $select of a first request (nil: every property)
 	Token      string               // the $skiptoken or $deltatoken, "" for a first request
-	PageSize   int
-	Filter     []string // org contacts: ids of a first request's $filter
-	Minimal    bool     // org contacts: Prefer: return=minimal
+	// TokenIsSkip says the token came as $skiptoken: a nextLink's token
+	// must come back as one, a deltaLink's as $deltatoken.
+	TokenIsSkip bool
+	PageSize    int
+	Filter      []string // org contacts: ids of a first request's $filter
+	Minimal     bool     // org contacts: Prefer: return=minimal
 }
 
 // tenant returns the tenant the request is in.
@@ -78,6 +81,18 @@ func (e *Engine) now() time.Time {
 	return time.Now()
 }
 
+// bindScope is the scope a token is bound to. The contacts of a mailbox's
+// default folder bind to the mailbox, not to the folder's id: a mailbox
+// deleted and created again gets a new default folder, and an old
+// /me/contacts/delta link must then be refused as expired (410, resync),
+// which the store does, not as malformed.
+func bindScope(req Request) string {
+	if req.Collection == Contacts && req.Scope == req.Mailbox.RootID {
+		return "default"
+	}
+	return req.Scope
+}
+
 // badToken is the error for a token that cannot be used here.
 func badToken() error {
 	return contactgraph.Errorf(contactgraph.EBadToken, "Badly formed token.")
@@ -87,7 +102,7 @@ func badToken() error {
 // continue from. A request without a token starts a first round.
 func (e *Engine) start(req Request, owner string, retention time.Duration) (Token, error) {
 	now := e.now()
-	bind := Bind(req.Collection, req.tenant(), owner, req.Scope, req.Caller)
+	bind := Bind(req.Collection, req.tenant(), owner, bindScope(req), req.Caller)
 	if req.Token == "" {
 		return Token{Skip: true, Collection: req.Collection, Binding: bind, Issued: now, Select: req.Select, Filter: req.Filter}, nil
 	}
@@ -98,7 +113,7 @@ func (e *Engine) start(req Request, owner string, retention time.Duration) (Toke
 	if err != nil {
 		return t, badToken()
 	}
-	if t.Collection != req.Collection || t.Binding != bind {
+	if t.Collection != req.Collection || t.Binding != bind || t.Skip != req.TokenIsSkip {
 		return t, badToken()
 	}
 	if e.ResyncBefore != nil && t.Issued.Before(e.ResyncBefore(req.tenant())) {

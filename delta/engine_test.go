@@ -83,7 +83,7 @@ func (f *fixture) round(t *testing.T, req Request, m map[string]map[string]any) 
 		if p.DeltaTok != "" {
 			return p.DeltaTok, all
 		}
-		req.Token, req.Select = p.SkipToken, nil
+		req.Token, req.Select, req.TokenIsSkip = p.SkipToken, nil, true
 	}
 }
 
@@ -260,7 +260,7 @@ func mirrorRun(t *testing.T, f *fixture, writers, readers, ops int) int {
 						tok = p.DeltaTok
 						break
 					}
-					req.Token = p.SkipToken
+					req.Token, req.TokenIsSkip = p.SkipToken, true
 				}
 			}
 		}(rd)
@@ -296,7 +296,7 @@ func mirrorRun(t *testing.T, f *fixture, writers, readers, ops int) int {
 			if p.DeltaTok != "" {
 				break
 			}
-			req.Token = p.SkipToken
+			req.Token, req.TokenIsSkip = p.SkipToken, true
 		}
 		for id, ck := range truth {
 			if m[id] != ck {

@@ -50,7 +50,7 @@ func (f *fixture) orgRound(t *testing.T, req Request) ([]string, string) {
 		if p.DeltaTok != "" {
 			return items, p.DeltaTok
 		}
-		req.Token, req.Select, req.Filter = p.SkipToken, nil, nil
+		req.Token, req.Select, req.Filter, req.TokenIsSkip = p.SkipToken, nil, nil, true
 	}
 }
 

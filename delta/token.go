@@ -75,6 +75,7 @@ var (
 type Codec struct {
 	key   []byte
 	keyID [keyIDLen]byte
+	nonce func([]byte) // fills a token's nonce; crypto/rand unless a test sets it
 }
 
 // NewCodec returns a codec for key (at least 32 bytes).
@@ -95,7 +96,11 @@ func (c *Codec) Encode(t Token) string {
 	b = append(b, tokenVersion)
 	b = append(b, c.keyID[:]...)
 	var nonce [nonceLen]byte
-	_, _ = rand.Read(nonce[:])
+	if c.nonce != nil {
+		c.nonce(nonce[:])
+	} else {
+		_, _ = rand.Read(nonce[:])
+	}
 	b = append(b, nonce[:]...)
 	flags := byte(0)
 	if t.Skip {
@@ -129,6 +134,13 @@ func (c *Codec) Decode(s string) (Token, error) {
 	var t Token
 	if len(s) == 0 || len(s) > maxTokenLen {
 		return t, ErrMalformed
+	}
+	for i := 0; i < len(s); i++ {
+		// The decoder skips \r and \n even when strict: refuse every
+		// character outside the alphabet first.
+		if c := s[i]; !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return t, ErrMalformed
+		}
 	}
 	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	if err != nil || len(b) < 1+keyIDLen+nonceLen+2+tagLen || b[0] != tokenVersion {

@@ -34,6 +34,9 @@ func (s *Server) authenticate(r *http.Request) (contactgraph.Principal, error) {
 	if p.TenantID == "" {
 		return p, contactgraph.Errorf(contactgraph.EUnauthenticated, "Access token validation failure.")
 	}
+	if s.emu != nil && s.emu.expired(p) {
+		return contactgraph.Principal{}, contactgraph.Errorf(contactgraph.EUnauthenticated, "Lifetime validation failed, the token is expired.")
+	}
 	return p, nil
 }
 

@@ -94,6 +94,7 @@ func (s *Server) serveDelta(w http.ResponseWriter, r *http.Request, req delta.Re
 		return
 	}
 	req.Token = q.Get(optSkipToken) + q.Get(optDeltaTok)
+	req.TokenIsSkip = q.Has(optSkipToken)
 	if (q.Has(optSkipToken) || q.Has(optDeltaTok)) && req.Token == "" {
 		s.writeError(w, r, contactgraph.Errorf(contactgraph.EBadToken, "Badly formed token."))
 		return

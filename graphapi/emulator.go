@@ -223,16 +223,20 @@ func (s *Server) emulatorSeed(w http.ResponseWriter, r *http.Request, tenant str
 	s.writeJSON(w, r, http.StatusCreated, body)
 }
 
-// readJSON reads a request body into v, refusing unknown fields.
+// readJSON reads a request body into v, refusing unknown fields, repeated
+// member names and trailing data.
 func (s *Server) readJSON(r *http.Request, v any) error {
 	body, err := s.readBody(r)
 	if err != nil {
 		return err
 	}
+	if err := contactgraph.CheckJSONObject(body); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return contactgraph.Errorf(contactgraph.EInvalid, "The request body is not valid: %s.", strings.TrimPrefix(err.Error(), "json: "))
+		return contactgraph.Errorf(contactgraph.EInvalid, "The request body is not valid: %s.", contactgraph.Truncate(strings.TrimPrefix(err.Error(), "json: "), 256))
 	}
 	return nil
 }

@@ -197,7 +197,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	body := errorBody{Error: errorMain{
 		Code:    gc.code,
-		Message: msg,
+		Message: contactgraph.Truncate(msg, 1024),
 		InnerError: innerError{
 			Date:            s.cfg.Now().UTC().Format(errorDateLayout),
 			RequestID:       rid,

@@ -149,9 +149,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, err := s.authenticate(r)
-	if err == nil && s.emu != nil && s.emu.expired(p) {
-		err = contactgraph.Errorf(contactgraph.EUnauthenticated, "Lifetime validation failed, the token is expired.")
-	}
 	if err != nil {
 		s.writeError(rw, r, err)
 		return

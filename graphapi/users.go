@@ -95,8 +95,11 @@ func (s *Server) userInput(r *http.Request) (contactgraph.User, error) {
 		return u, err
 	}
 	body = bytes.TrimSpace(body)
+	if err := contactgraph.CheckJSONObject(body); err != nil {
+		return u, err
+	}
 	var members map[string]json.RawMessage
-	if len(body) == 0 || body[0] != '{' || json.Unmarshal(body, &members) != nil {
+	if json.Unmarshal(body, &members) != nil {
 		return u, contactgraph.Errorf(contactgraph.EInvalid, "The request body must be a JSON object.")
 	}
 	str := func(name string) (string, error) {
