@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net/url"
 	"runtime"
+	"strconv"
 	"time"
 
 	"github.com/contactgraph/contactgraph"
@@ -29,6 +30,11 @@ type Options struct {
 	SyncFull bool             // fsync every commit (synchronous=FULL)
 	Readers  int              // reader connections; 0 for a default
 }
+
+// cacheKiB is each connection's page cache. Memory grows with it times the
+// connections (the writer and the readers), not with the data: 8 MiB keeps
+// a server with a million contacts well under 200 MB while paging.
+const cacheKiB = 8 << 10
 
 // DB is a contactgraph store on one SQLite file.
 type DB struct {
@@ -47,7 +53,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	dsn := func(extra string) string {
 		v := url.Values{}
-		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(" + sync + ")", "foreign_keys(OFF)", "cache_size(-32000)"} {
+		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(" + sync + ")", "foreign_keys(OFF)", "cache_size(-" + strconv.Itoa(cacheKiB) + ")"} {
 			v.Add("_pragma", p)
 		}
 		if extra != "" {
