@@ -64,3 +64,27 @@ func BenchmarkUpdateContact(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCreateContactParallel: 16 writers creating contacts at once,
+// the case group commit is for.
+func BenchmarkCreateContactParallel(b *testing.B) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "cg.db"), sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	tenant := contactgraph.TenantID("contoso")
+	mb, _ := db.EnsureMailbox(ctx, tenant, contactgraph.UserID(tenant, "a@contoso.com"), "a@contoso.com")
+	in := fakedata.New(1).Contact()
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := db.CreateContact(ctx, mb, mb.RootID, in); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}

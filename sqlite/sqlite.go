@@ -85,7 +85,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
 	read.SetConnMaxIdleTime(0)
-	return &DB{Store: sqlstore.New(write, read, dialect{}, opts.Now), Path: path}, nil
+	st := sqlstore.New(write, read, dialect{}, opts.Now)
+	st.GroupCommit() // one writer connection: concurrent writes share commits
+	return &DB{Store: st, Path: path}, nil
 }
 
 // migrate applies the migrations of sqlstore.Schema that the file lacks,

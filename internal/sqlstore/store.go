@@ -49,8 +49,14 @@ type Store struct {
 	// committed). Production code leaves it nil.
 	BeforeCommit func(ctx context.Context)
 
-	writeStmts, readStmts *stmts // prepared statements of each pool
+	writeStmts, readStmts *stmts   // prepared statements of each pool
+	batch                 *batcher // group commit, when enabled
 }
+
+// GroupCommit makes concurrent writes share transactions (see batcher).
+// Only for a database with a single writer connection (SQLite); call it
+// once, before use.
+func (s *Store) GroupCommit() { s.batch = newBatcher(s) }
 
 // New returns a Store. now may be nil for time.Now.
 func New(write, read *sql.DB, d Dialect, now func() time.Time) *Store {
@@ -70,6 +76,9 @@ var _ contactgraph.Store = (*Store)(nil)
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	if s.batch != nil {
+		s.batch.close()
+	}
 	s.writeStmts.close()
 	s.readStmts.close()
 	err := s.Write.Close()
@@ -110,6 +119,9 @@ func (s *Store) tx(ctx context.Context, c *stmts, readOnly bool, fn func(tx *con
 }
 
 func (s *Store) write(ctx context.Context, fn func(tx *conn) error) error {
+	if s.batch != nil {
+		return s.batch.do(ctx, fn)
+	}
 	return s.tx(ctx, s.writeStmts, false, fn)
 }
 
