@@ -149,6 +149,34 @@ func TestReadmeWalkthrough(t *testing.T) {
 	}
 }
 
+var orgRE = regexp.MustCompile("(?s)<!-- orgcontacts:begin -->\\s*```sh\\n(.*?)```\\s*<!-- orgcontacts:end -->")
+
+// TestReadmeOrgContacts runs the README's org contact commands as pasted.
+func TestReadmeOrgContacts(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := orgRE.FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("README.md has no org contacts block")
+	}
+	s := startServe(t)
+	admin := mintToken(t, s.db, "--tenant", "contoso", "--app", "hr-sync", "--roles", "Directory.ReadWrite.All")
+	out := bash(t, "../..", string(m[1]), "BASE="+s.base, "ADMIN="+admin)
+	for _, want := range []string{`"displayName":"Dana Lee-Park","jobTitle":null}`, `"@removed":{"reason":"changed"}`, `"deletedDateTime":"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the org contact commands' output lacks %s:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, `"mail":"dana@fabrikam.com"}`) {
+		t.Errorf("return=minimal returned the unchanged mail:\n%s", out)
+	}
+	if !strings.HasSuffix(strings.TrimSpace(out), "1") {
+		t.Errorf("after the restore, $count should be 1:\n%s", out)
+	}
+}
+
 func mintToken(t *testing.T, db string, args ...string) string {
 	t.Helper()
 	var out syncBuffer
