@@ -1,0 +1,132 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/contactgraph/contactgraph/fakedata"
+)
+
+func TestPercentile(t *testing.T) {
+	var ds []time.Duration
+	for i := 1; i <= 100; i++ {
+		ds = append(ds, time.Duration(101-i)*time.Millisecond) // unsorted on purpose
+	}
+	for _, c := range []struct {
+		q    float64
+		want time.Duration
+	}{{0.5, 50 * time.Millisecond}, {0.99, 99 * time.Millisecond}, {1, 100 * time.Millisecond}, {0.001, time.Millisecond}} {
+		if got := percentile(ds, c.q); got != c.want {
+			t.Errorf("percentile(%v) = %v, want %v", c.q, got, c.want)
+		}
+	}
+	if got := percentile([]time.Duration{7}, 0.99); got != 7 {
+		t.Errorf("one sample: %v", got)
+	}
+	if got := percentile(nil, 0.5); got != 0 {
+		t.Errorf("no samples: %v", got)
+	}
+	if ds[0] != 100*time.Millisecond {
+		t.Error("percentile sorted its argument")
+	}
+}
+
+func TestPageLinks(t *testing.T) {
+	next, delta, err := pageLinks([]byte(`{"@odata.context":"c","@odata.nextLink":"http://h/x?$skiptoken=a\u0026b","value":[{"id":"1"}]}`))
+	if err != nil || next != "http://h/x?$skiptoken=a&b" || delta != "" {
+		t.Errorf("next page: %q %q %v", next, delta, err)
+	}
+	next, delta, err = pageLinks([]byte(`{"@odata.context":"c","@odata.deltaLink":"d","value":[]}`))
+	if err != nil || next != "" || delta != "d" {
+		t.Errorf("last page: %q %q %v", next, delta, err)
+	}
+	for _, bad := range []string{`[]`, `{"value":[]}`, `{"@odata.context":"c"}`, `not json`} {
+		if _, _, err := pageLinks([]byte(bad)); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+}
+
+func TestSeedOutput(t *testing.T) {
+	out := "created 10 contacts in folder Bench of a@b.c (folder id AvzxhyEX6J5GiruoUd_3ZUMILlwYGXqQ)\ntook 1s\n"
+	m := folderIDRe.FindStringSubmatch(out)
+	if m == nil || m[1] != "AvzxhyEX6J5GiruoUd_3ZUMILlwYGXqQ" {
+		t.Fatalf("folder id: %v", m)
+	}
+}
+
+func TestVCard(t *testing.T) {
+	in := fakedata.New(1).Contact()
+	card := vcard("bench-000001", in, "Chief, Bench; Tests")
+	for _, want := range []string{"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:bench-000001\r\n", "TITLE:Chief\\, Bench\\; Tests\r\n", "END:VCARD\r\n"} {
+		if !strings.Contains(card, want) {
+			t.Errorf("card lacks %q:\n%s", want, card)
+		}
+	}
+}
+
+func TestFormatting(t *testing.T) {
+	for n, want := range map[int]string{2000: "2k", 1_000_000: "1m", 100: "100", 1500: "1500"} {
+		if got := human(n); got != want {
+			t.Errorf("human(%d) = %q, want %q", n, got, want)
+		}
+	}
+	for v, want := range map[float64]float64{123456: 123456, 0.123456: 0.123, 12.3456: 12.3} {
+		if got := round3(v); got != want {
+			t.Errorf("round3(%v) = %v, want %v", v, got, want)
+		}
+	}
+}
+
+func TestTargets(t *testing.T) {
+	r := newReport("sqlite", false, "local")
+	add := func(name, backend string, size int, v float64) {
+		r.add(Record{Name: name, Backend: backend, Size: size, Value: v})
+	}
+	add("incremental_p50", "sqlite", 10_000, 0.5)
+	add("incremental_p50", "sqlite", 1_000_000, 0.6)
+	add("peer_writes", "sqlite", 2000, 3000)
+	add("peer_writes", "radicale", 2000, 20)
+	add("peer_writes", "xandikos", 2000, 30)
+	r.finish()
+	if v, ok := r.ratioValue("incremental_p50_1m_vs_10k"); !ok || v != 1.2 {
+		t.Errorf("incremental ratio %v %v", v, ok)
+	}
+	if v, ok := r.ratioValue("speedup_vs_xandikos_writes"); !ok || v != 100 {
+		t.Errorf("xandikos speedup %v %v", v, ok)
+	}
+	var got []string
+	for _, x := range r.Targets {
+		got = append(got, x.Name)
+		if strings.HasPrefix(x.Name, "speedup_vs_faster_peer_writes") && (!strings.Contains(x.Name, "xandikos") || !x.Met) {
+			t.Errorf("faster peer target: %+v", x)
+		}
+	}
+	if len(got) != 3 {
+		t.Errorf("targets %v", got)
+	}
+}
+
+func TestIDList(t *testing.T) {
+	var l idList
+	a, b, c := strings.Repeat("a", 32), strings.Repeat("b", 32), strings.Repeat("c", 32)
+	for _, id := range []string{a, b, a, c} {
+		if err := l.add(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if l.len() != 3 || l.at(0) != a || l.at(2) != c {
+		t.Fatalf("after adds: %d %q", l.len(), l.at(0))
+	}
+	l.remove(0)
+	if l.len() != 2 || l.at(0) != c || l.at(1) != b {
+		t.Fatalf("after remove: %q %q", l.at(0), l.at(1))
+	}
+	if err := l.add(a); err != nil || l.len() != 3 {
+		t.Fatalf("a removed id comes back: %v %d", err, l.len())
+	}
+	if err := l.add("short"); err == nil {
+		t.Fatal("a short id was accepted")
+	}
+}
