@@ -48,6 +48,26 @@ func (m *cpuMeter) others() float64 {
 	return round3(max(busy, 0) / float64(all))
 }
 
+// niceness returns the scheduling niceness of this process (field 19 of
+// /proc/self/stat), 0 when unknown.
+func niceness() int {
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 17 {
+		return 0
+	}
+	n, _ := strconv.Atoi(f[16])
+	return n
+}
+
 // machineJiffies returns the busy and idle jiffies of all CPUs.
 func machineJiffies() (busy, idle uint64) {
 	b, err := os.ReadFile("/proc/stat")

@@ -7,6 +7,10 @@ package main
 //	go test ./bench -run '^$' -bench . -benchtime 20x -cpuprofile /tmp/cpu.out
 //	go tool pprof -top -nodecount 40 /tmp/cpu.out
 //
+// -cpuprofile also records the setup (seeding, the first round that finds
+// the ids). BENCH_CPUPROFILE=DIR instead writes DIR/<benchmark>.pprof for
+// the measured loop only: server and client, as they run in this process.
+//
 // BENCH_FOLDER sets the size of the folder the rounds read (default 20000).
 // BENCH_DB instead names a database the bench seeded and kept with -data
 // (such as /var/tmp/cgbench/folder-1m.db): its folder is used as it is, and
@@ -22,6 +26,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -158,6 +163,29 @@ func (f *fixture) serve(ctx context.Context) error {
 	return nil
 }
 
+// profileLoop starts a CPU profile of the rest of the benchmark when
+// BENCH_CPUPROFILE names a directory. Call it after the setup.
+func profileLoop(b *testing.B) {
+	dir := os.Getenv("BENCH_CPUPROFILE")
+	if dir == "" {
+		return
+	}
+	name := strings.TrimPrefix(b.Name(), "Benchmark")
+	name, _, _ = strings.Cut(name, "-")
+	out, err := os.Create(filepath.Join(dir, name+".pprof"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(out); err != nil {
+		out.Close()
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		pprof.StopCPUProfile()
+		out.Close()
+	})
+}
+
 func reportRate(b *testing.B, items int) {
 	b.ReportMetric(float64(items)/b.Elapsed().Seconds(), "contacts/s")
 }
@@ -167,6 +195,7 @@ func BenchmarkFirstRound(b *testing.B) {
 	f := getFixture(b)
 	c := f.api.deltaClient()
 	items := 0
+	profileLoop(b)
 	for b.Loop() {
 		if _, err := c.Round(context.Background(), f.api.deltaURL(f.folder), func(client.Item) error { items++; return nil }); err != nil {
 			b.Fatal(err)
@@ -179,6 +208,7 @@ func BenchmarkFirstRound(b *testing.B) {
 func BenchmarkFirstRoundUndecoded(b *testing.B) {
 	f := getFixture(b)
 	items := 0
+	profileLoop(b)
 	for b.Loop() {
 		n, _, err := rawRound(context.Background(), f.api, f.api.deltaURL(f.folder))
 		if err != nil {
@@ -197,6 +227,7 @@ func BenchmarkFloor(b *testing.B) {
 		b.Fatal(err)
 	}
 	items := 0
+	profileLoop(b)
 	for b.Loop() {
 		n, _, err := fr.round(context.Background())
 		if err != nil {
@@ -234,6 +265,7 @@ func BenchmarkClientDecode(b *testing.B) {
 	c := &client.Client{HTTP: f.api.hc, PageSize: pageSize, Retries: -1}
 	items := 0
 	b.SetBytes(int64(len(body)))
+	profileLoop(b)
 	for b.Loop() {
 		p, err := c.Get(context.Background(), static.URL)
 		if err != nil {
@@ -257,6 +289,7 @@ func BenchmarkIncrementalRound(b *testing.B) {
 	}
 	w := &churn{a: f.api, folder: f.folder, ids: ids, rng: rand.New(rand.NewPCG(1, 2)), gen: fakedata.New(3)}
 	r := 0
+	profileLoop(b) // the changes' server side is in it too: see BenchmarkIdleRound
 	for b.Loop() {
 		b.StopTimer()
 		if _, err := w.changes(ctx, r); err != nil {
@@ -264,6 +297,24 @@ func BenchmarkIncrementalRound(b *testing.B) {
 		}
 		r++
 		b.StartTimer()
+		if link, err = c.Round(ctx, link, func(client.Item) error { return nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkIdleRound is a deltaLink round with nothing to report: the
+// fixed cost of every incremental round, alone in its profile.
+func BenchmarkIdleRound(b *testing.B) {
+	f := getFixture(b)
+	ctx := context.Background()
+	c := f.api.deltaClient()
+	link, err := c.Round(ctx, f.api.deltaURL(f.folder), func(client.Item) error { return nil })
+	if err != nil {
+		b.Fatal(err)
+	}
+	profileLoop(b)
+	for b.Loop() {
 		if link, err = c.Round(ctx, link, func(client.Item) error { return nil }); err != nil {
 			b.Fatal(err)
 		}
@@ -293,6 +344,7 @@ func benchCreate(b *testing.B, f *fixture, c int) {
 	for i := range bodies {
 		bodies[i] = gen.ContactJSON()
 	}
+	profileLoop(b)
 	if c == 1 {
 		i := 0
 		for b.Loop() {

@@ -71,6 +71,8 @@ type Report struct {
 	Quick     bool      `json:"quick"`
 	Target    string    `json:"target"`           // "local" (the bench started the server) or the -url
 	Commit    string    `json:"commit,omitempty"` // git HEAD of the code measured, "+dirty" when it has local changes
+	Args      []string  `json:"args"`             // the bench's own flags
+	Nice      int       `json:"nice"`             // the bench's scheduling niceness (its servers and peers inherit it)
 	Started   time.Time `json:"started"`
 	DurationS float64   `json:"duration_s"`
 	Machine   Machine   `json:"machine"`
@@ -88,6 +90,7 @@ func newReport(backend string, quick bool, target string) *Report {
 	now := time.Now()
 	return &Report{
 		Date: now.Format("2006-01-02"), Backend: backend, Quick: quick, Target: target, Started: now,
+		Args: append([]string{}, os.Args[1:]...), Nice: niceness(),
 		Machine:  machine(),
 		Commands: []string{}, Records: []Record{}, Ratios: []Ratio{}, Targets: []Target{}, Skipped: []Skipped{},
 	}
