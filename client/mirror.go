@@ -79,3 +79,24 @@ func (m *MapMirror) IDs() []string {
 	}
 	return out
 }
+
+// Snapshot returns a copy of the objects, to save the mirror.
+func (m *MapMirror) Snapshot() map[string]map[string]json.RawMessage {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]map[string]json.RawMessage, len(m.objects))
+	for id, o := range m.objects {
+		out[id] = maps.Clone(o)
+	}
+	return out
+}
+
+// Restore replaces the objects with a saved snapshot.
+func (m *MapMirror) Restore(objects map[string]map[string]json.RawMessage) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.objects = make(map[string]map[string]json.RawMessage, len(objects))
+	for id, o := range objects {
+		m.objects[id] = maps.Clone(o)
+	}
+}

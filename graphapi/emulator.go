@@ -133,7 +133,7 @@ func (s *Server) serveEmulator(w http.ResponseWriter, r *http.Request, p contact
 		s.writeNoContent(w)
 	case action == "resync" && r.Method == http.MethodPost:
 		e.mu.Lock()
-		e.resyncBefore[tenant] = now
+		e.resyncBefore[tenant] = now.Truncate(time.Millisecond) // tokens carry milliseconds
 		e.mu.Unlock()
 		s.writeNoContent(w)
 	case action == "expire-tokens" && r.Method == http.MethodPost:

@@ -63,14 +63,15 @@ func (m *Main) sync(ctx context.Context, args []string) error {
 			b, err := exec.CommandContext(ctx, "sh", "-c", *tokenCmd).Output()
 			return strings.TrimSpace(string(b)), err
 		}}
-	mirror := &fileMirror{objects: st.Objects, merge: *minimal}
+	mirror := &countingMirror{MapMirror: &client.MapMirror{Merge: *minimal}}
+	mirror.Restore(st.Objects)
 	for {
 		start := time.Now()
 		link, err := c.Sync(ctx, *url, st.DeltaLink, mirror)
 		if err != nil {
 			return fmt.Errorf("sync: %w", err)
 		}
-		st = syncState{URL: *url, DeltaLink: link, Objects: mirror.objects}
+		st = syncState{URL: *url, DeltaLink: link, Objects: mirror.Snapshot()}
 		if err := saveSyncState(*out, st); err != nil {
 			return err
 		}
@@ -88,42 +89,20 @@ func (m *Main) sync(ctx context.Context, args []string) error {
 	}
 }
 
-// fileMirror is client.Mirror over the state's object map.
-type fileMirror struct {
-	objects         map[string]map[string]json.RawMessage
-	merge           bool
+// countingMirror is a client.MapMirror that counts what a run did.
+type countingMirror struct {
+	*client.MapMirror
 	applied, resets int
 }
 
-func (f *fileMirror) Reset() error {
-	f.objects = map[string]map[string]json.RawMessage{}
-	f.resets++
-	return nil
+func (c *countingMirror) Reset() error {
+	c.resets++
+	return c.MapMirror.Reset()
 }
 
-func (f *fileMirror) Apply(it client.Item) error {
-	f.applied++
-	if it.Removed != "" {
-		delete(f.objects, it.ID)
-		return nil
-	}
-	var props map[string]json.RawMessage
-	if err := json.Unmarshal(it.Raw, &props); err != nil {
-		return err
-	}
-	for k := range props {
-		if strings.Contains(k, "@") {
-			delete(props, k)
-		}
-	}
-	if cur, ok := f.objects[it.ID]; ok && f.merge {
-		for k, v := range props {
-			cur[k] = v
-		}
-		return nil
-	}
-	f.objects[it.ID] = props
-	return nil
+func (c *countingMirror) Apply(it client.Item) error {
+	c.applied++
+	return c.MapMirror.Apply(it)
 }
 
 func loadSyncState(path string) (syncState, error) {

@@ -125,15 +125,8 @@ func (s *Store) CreateContact(ctx context.Context, mb contactgraph.Mailbox, fold
 func (s *Store) UpdateContact(ctx context.Context, mb contactgraph.Mailbox, id string, in contactgraph.ContactInput, ifMatch string) (*contactgraph.Contact, error) {
 	var c *contactgraph.Contact
 	err := s.write(ctx, func(tx *conn) error {
-		rev, err := s.revs(ctx, tx, mb, 1)
+		rev, old, err := s.contactToChange(ctx, tx, mb, id, ifMatch)
 		if err != nil {
-			return err
-		}
-		old, err := s.contact(ctx, tx, mb, id)
-		if err != nil {
-			return err
-		}
-		if err := checkMatch(old, ifMatch); err != nil {
 			return err
 		}
 		folderID := old.FolderID
@@ -172,15 +165,8 @@ func (s *Store) UpdateContact(ctx context.Context, mb contactgraph.Mailbox, id s
 // DeleteContact implements contactgraph.Store.
 func (s *Store) DeleteContact(ctx context.Context, mb contactgraph.Mailbox, id string, ifMatch string) error {
 	return s.write(ctx, func(tx *conn) error {
-		rev, err := s.revs(ctx, tx, mb, 1)
+		rev, old, err := s.contactToChange(ctx, tx, mb, id, ifMatch)
 		if err != nil {
-			return err
-		}
-		old, err := s.contact(ctx, tx, mb, id)
-		if err != nil {
-			return err
-		}
-		if err := checkMatch(old, ifMatch); err != nil {
 			return err
 		}
 		if _, err := s.exec(ctx, tx, `DELETE FROM contacts WHERE id = ?`, id); err != nil {
@@ -188,6 +174,20 @@ func (s *Store) DeleteContact(ctx context.Context, mb contactgraph.Mailbox, id s
 		}
 		return s.record(ctx, tx, old.FolderID, kindContact, id, rev, true)
 	})
+}
+
+// contactToChange starts a change of a contact: it takes the revision
+// (first, as every write does), reads the contact and checks If-Match.
+func (s *Store) contactToChange(ctx context.Context, tx *conn, mb contactgraph.Mailbox, id, ifMatch string) (int64, *contactgraph.Contact, error) {
+	rev, err := s.revs(ctx, tx, mb, 1)
+	if err != nil {
+		return 0, nil, err
+	}
+	old, err := s.contact(ctx, tx, mb, id)
+	if err != nil {
+		return 0, nil, err
+	}
+	return rev, old, checkMatch(old, ifMatch)
 }
 
 // checkMatch compares an If-Match header value with the contact's version.
