@@ -49,7 +49,7 @@ func (m *Main) serveFlags(args []string) (serveConfig, error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
 	fs.StringVar(&c.Addr, "addr", m.env("ADDR", "127.0.0.1:8080"), "listen address (env CONTACTGRAPH_ADDR)")
-	fs.StringVar(&c.DB, "db", m.env("DB", "contactgraph.db"), "SQLite file (env CONTACTGRAPH_DB)")
+	fs.StringVar(&c.DB, "db", m.env("DB", "contactgraph.db"), "SQLite file, or a postgres:// URL (env CONTACTGRAPH_DB)")
 	fs.BoolVar(&c.TLS, "tls", m.env("TLS", "") == "true" || m.env("TLS", "") == "1", "serve HTTPS with a self-signed certificate kept in the database (env CONTACTGRAPH_TLS)")
 	fs.StringVar(&c.Cert, "cert", m.env("CERT", ""), "TLS certificate file, with --key (env CONTACTGRAPH_CERT)")
 	fs.StringVar(&c.Key, "key", m.env("KEY", ""), "TLS private key file (env CONTACTGRAPH_KEY)")
