@@ -14,16 +14,7 @@ import (
 // the write path of POST /me/contacts without HTTP.
 func BenchmarkCreateContact(b *testing.B) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "cg.db"), sqlite.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	tenant := contactgraph.TenantID("contoso")
-	mb, err := db.EnsureMailbox(ctx, tenant, contactgraph.UserID(tenant, "a@contoso.com"), "a@contoso.com")
-	if err != nil {
-		b.Fatal(err)
-	}
+	db, mb := benchStore(b)
 	gen := fakedata.New(1)
 	in := make([]contactgraph.ContactInput, b.N)
 	for i := range in {
@@ -40,13 +31,7 @@ func BenchmarkCreateContact(b *testing.B) {
 // BenchmarkUpdateContact measures one contact update through the store.
 func BenchmarkUpdateContact(b *testing.B) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "cg.db"), sqlite.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	tenant := contactgraph.TenantID("contoso")
-	mb, _ := db.EnsureMailbox(ctx, tenant, contactgraph.UserID(tenant, "a@contoso.com"), "a@contoso.com")
+	db, mb := benchStore(b)
 	gen := fakedata.New(1)
 	var ids []string
 	for i := 0; i < 1000; i++ {
@@ -69,13 +54,7 @@ func BenchmarkUpdateContact(b *testing.B) {
 // the case group commit is for.
 func BenchmarkCreateContactParallel(b *testing.B) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "cg.db"), sqlite.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	tenant := contactgraph.TenantID("contoso")
-	mb, _ := db.EnsureMailbox(ctx, tenant, contactgraph.UserID(tenant, "a@contoso.com"), "a@contoso.com")
+	db, mb := benchStore(b)
 	in := fakedata.New(1).Contact()
 	b.SetParallelism(8)
 	b.ResetTimer()
@@ -87,4 +66,21 @@ func BenchmarkCreateContactParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// benchStore opens a store in a temporary file with one mailbox.
+func benchStore(b *testing.B) (*sqlite.DB, contactgraph.Mailbox) {
+	b.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "cg.db"), sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	tenant := contactgraph.TenantID("contoso")
+	mb, err := db.EnsureMailbox(ctx, tenant, contactgraph.UserID(tenant, "a@contoso.com"), "a@contoso.com")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return db, mb
 }
