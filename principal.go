@@ -10,13 +10,14 @@ import (
 // Principal is the authenticated caller of a request, taken from a verified
 // bearer token. It travels in the request context.
 type Principal struct {
-	TenantID string    // tid claim: a GUID
-	UserID   string    // oid claim of a delegated token; empty for app-only
-	UPN      string    // upn or preferred_username; empty for app-only
-	AppID    string    // azp/appid claim when present
-	Scopes   []string  // scp: delegated permissions
-	Roles    []string  // roles: application permissions
-	IssuedAt time.Time // iat: when the token was issued; zero when it does not say
+	TenantID  string    // tid claim: a GUID
+	UserID    string    // oid claim of a delegated token; empty for app-only
+	UPN       string    // upn or preferred_username; empty for app-only
+	AppID     string    // azp/appid claim when present
+	Scopes    []string  // scp: delegated permissions
+	Roles     []string  // roles: application permissions
+	IssuedAt  time.Time // iat: when the token was issued; zero when it does not say
+	ExpiresAt time.Time // exp: when the token expires
 }
 
 // Delegated reports whether the principal acts for a signed-in user.

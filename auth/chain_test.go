@@ -54,8 +54,12 @@ func TestChain(t *testing.T) {
 	}
 }
 
-// issuedAtT0 is p as a token minted at t0 maps to: with its issue time.
+// issuedAtT0 is p as a token minted at t0 with the default lifetime maps
+// to: with its issue and expiry times.
 func issuedAtT0(p contactgraph.Principal) contactgraph.Principal {
 	p.IssuedAt = t0.UTC()
+	if p.ExpiresAt.IsZero() {
+		p.ExpiresAt = t0.Add(DefaultTTL).UTC()
+	}
 	return p
 }

@@ -39,6 +39,9 @@ func (c *claims) principal(issuer string) (contactgraph.Principal, error) {
 	if c.IssuedAt != nil {
 		p.IssuedAt = c.IssuedAt.UTC()
 	}
+	if c.ExpiresAt != nil {
+		p.ExpiresAt = c.ExpiresAt.UTC()
+	}
 	if scopes := strings.Fields(c.Scope); len(scopes) > 0 {
 		p.Scopes = scopes
 	}

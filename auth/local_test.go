@@ -80,7 +80,7 @@ func TestLocalAuthenticate(t *testing.T) {
 		}), want: ada},
 		{name: "preferred_username and appid", token: signed(func(c *claims) { c.UPN, c.AuthorizedParty = "", "" }), want: ada},
 		{name: "scp with extra spaces", token: signed(func(c *claims) { c.Scope = "  Contacts.Read   Contacts.ReadWrite " }), want: ada},
-		{name: "expired within leeway", token: signed(func(c *claims) { c.ExpiresAt = jwt.NewNumericDate(t0.Add(-30 * time.Second)) }), want: ada},
+		{name: "expired within leeway", token: signed(func(c *claims) { c.ExpiresAt = jwt.NewNumericDate(t0.Add(-30 * time.Second)) }), want: expiring(ada, t0.Add(-30*time.Second))},
 		{name: "not yet valid within leeway", token: signed(func(c *claims) { c.NotBefore = jwt.NewNumericDate(t0.Add(30 * time.Second)) }), want: ada},
 
 		{name: "empty", token: raw(""), msg: msgEmpty},
@@ -229,4 +229,10 @@ func TestLocalIssuerOption(t *testing.T) {
 	// A Local on the same key with the default issuer refuses it.
 	_, err := newLocal(t, LocalOptions{}).Authenticate(context.Background(), tok)
 	wantRefused(t, err, msgIssuer)
+}
+
+// expiring is p with its token's exp.
+func expiring(p contactgraph.Principal, exp time.Time) contactgraph.Principal {
+	p.ExpiresAt = exp.UTC()
+	return p
 }

@@ -144,6 +144,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		}
 		authn = auth.Chain{issuer, ext} // local first: its tokens never cost a JWKS refresh
 	}
+	authn = auth.NewCache(authn, 0, nil) // a token is verified once, then remembered until its exp
 	api, err := graphapi.New(graphapi.Config{
 		Store:              store,
 		Auth:               authn,
