@@ -287,7 +287,9 @@ var peerMetrics = []struct {
 	{"peer_incremental_sync", "incremental_sync", false, true},
 }
 
-// write saves the report as <dir>/<date>-<backend>.json and returns the path.
+// write saves the report as <dir>/<date>-<backend>.json (-quick.json for
+// a quick run, so that it never replaces a full run's file) and returns
+// the path.
 func (r *Report) write(dir string) (string, error) {
 	if dir == "" {
 		d, err := os.MkdirTemp("", "contactgraph-bench-results-")
@@ -303,7 +305,11 @@ func (r *Report) write(dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	path := filepath.Join(dir, r.Date+"-"+r.Backend+".json")
+	name := r.Date + "-" + r.Backend
+	if r.Quick {
+		name += "-quick"
+	}
+	path := filepath.Join(dir, name+".json")
 	return path, os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
