@@ -63,13 +63,6 @@ func newBench(ctx context.Context, cfg config, out io.Writer) (*bench, error) {
 		os.RemoveAll(tmp)
 		return nil, err
 	}
-	if cfg.Backend == "postgres" && !b.bin.supportsPostgres(ctx) {
-		reason := "the postgres store is not wired into `contactgraph serve` yet (its --db takes a SQLite file only): running SQLite only"
-		b.logf("%s", reason)
-		b.report.skip("backend postgres", reason)
-		b.backend = "sqlite"
-		b.report.Backend = "sqlite"
-	}
 	return b, nil
 }
 
@@ -177,6 +170,20 @@ type seeded struct {
 // seedFolder returns a folder of n seeded contacts in the database name:
 // reused from -data when it matches, else seeded now (the seeding time is
 // recorded).
+// seedAndStart seeds the folder of database name with n contacts (once per
+// run) and starts a server on it; the caller stops it.
+func (b *bench) seedAndStart(ctx context.Context, name string, n int) (string, *local, error) {
+	folder, err := b.seedFolder(ctx, name, n)
+	if err != nil {
+		return "", nil, err
+	}
+	l, err := b.start(ctx, name)
+	if err != nil {
+		return "", nil, err
+	}
+	return folder, l, nil
+}
+
 func (b *bench) seedFolder(ctx context.Context, name string, n int) (string, error) {
 	if id, ok := b.seeded[name]; ok {
 		return id, nil
@@ -243,11 +250,7 @@ func (b *bench) runFolders(ctx context.Context) error {
 func (b *bench) runFolder(ctx context.Context, n int) error {
 	sz := b.cfg.sizes
 	name := "folder-" + human(n)
-	folder, err := b.seedFolder(ctx, name, n)
-	if err != nil {
-		return err
-	}
-	l, err := b.start(ctx, name)
+	folder, l, err := b.seedAndStart(ctx, name, n)
 	if err != nil {
 		return err
 	}

@@ -14,11 +14,7 @@ import (
 func (b *bench) runMemory(ctx context.Context) error {
 	n, k := b.cfg.sizes.Memory, b.cfg.sizes.MemClients
 	name := "folder-" + human(n)
-	folder, err := b.seedFolder(ctx, name, n)
-	if err != nil {
-		return err
-	}
-	l, err := b.start(ctx, name)
+	folder, l, err := b.seedAndStart(ctx, name, n)
 	if err != nil {
 		return err
 	}

@@ -70,14 +70,6 @@ func gitCommit(ctx context.Context, repo string) string {
 	return commit
 }
 
-// supportsPostgres reports whether `serve` takes a PostgreSQL DSN: its
-// help text must mention PostgreSQL.
-func (b *binary) supportsPostgres(ctx context.Context) bool {
-	cmd := exec.CommandContext(ctx, b.path, "serve", "-h")
-	out, _ := cmd.CombinedOutput()
-	return bytes.Contains(bytes.ToLower(out), []byte("postgres"))
-}
-
 var folderIDRe = regexp.MustCompile(`\(folder id ([A-Za-z0-9_-]+)\)`)
 
 // Seeding settings: transactions of 50,000 contacts and a lazier garbage

@@ -52,11 +52,7 @@ func (o *soakOp) done(d time.Duration, err error) {
 // memory over time.
 func (b *bench) runSoak(ctx context.Context, d time.Duration) error {
 	name := "soak-" + b.runID
-	folder, err := b.seedFolder(ctx, name, soakFolder)
-	if err != nil {
-		return err
-	}
-	l, err := b.start(ctx, name)
+	folder, l, err := b.seedAndStart(ctx, name, soakFolder)
 	if err != nil {
 		return err
 	}

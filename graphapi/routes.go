@@ -267,19 +267,7 @@ func parseTarget(segs []string) (target, error) {
 // parseOrgContacts parses what follows the top-level contacts segment:
 // the tenant's org contacts.
 func parseOrgContacts(t target, segs []string) (target, error) {
-	switch {
-	case len(segs) == 0:
-		t.kind = kOrgContacts
-	case len(segs) > 1:
-		return t, noSegment(segs[1])
-	case isDelta(segs[0]):
-		t.kind = kOrgDelta
-	case segs[0] == "$count":
-		t.kind = kOrgCount
-	default:
-		t.kind, t.item = kOrgContact, segs[0]
-	}
-	return t, nil
+	return parseCollection(t, segs, kOrgContacts, kOrgContact, kOrgDelta, kOrgCount)
 }
 
 // parseDirectory parses /directory/deletedItems/... for org contacts.
@@ -358,17 +346,23 @@ func parseMailboxPath(t target, segs []string) (target, error) {
 
 // parseContacts parses what follows a contacts segment.
 func parseContacts(t target, segs []string) (target, error) {
+	return parseCollection(t, segs, kContacts, kContact, kContactDelta, kContactsCount)
+}
+
+// parseCollection parses what follows a collection segment: nothing (the
+// list), delta in any spelling, $count, or one item id.
+func parseCollection(t target, segs []string, list, item, delta, count kind) (target, error) {
 	switch {
 	case len(segs) == 0:
-		t.kind = kContacts
+		t.kind = list
 	case len(segs) > 1:
 		return t, noSegment(segs[1])
 	case isDelta(segs[0]):
-		t.kind = kContactDelta
+		t.kind = delta
 	case segs[0] == "$count":
-		t.kind = kContactsCount
+		t.kind = count
 	default:
-		t.kind, t.item = kContact, segs[0]
+		t.kind, t.item = item, segs[0]
 	}
 	return t, nil
 }
