@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -191,121 +192,156 @@ func TestExpiry(t *testing.T) {
 func ptr(s string) *string { return &s }
 
 // mirrorRun runs writers against the store and readers through the engine,
-// then compares every reader's mirror with the folder. It returns how many
-// readers ended with a wrong mirror.
+// then compares every reader's mirror with the folder both ways: no object
+// missing, none at an old state, none extra. Writers create, update, delete
+// and move contacts out of the folder. It returns how many readers ended
+// with a wrong mirror; a reader that hits an error fails the test.
 func mirrorRun(t *testing.T, f *fixture, writers, readers, ops int) int {
+	t.Helper()
 	ctx := context.Background()
-	var live sync.Map
+	elsewhere, err := f.store.CreateFolder(ctx, f.mb, "", contactgraph.FolderInput{DisplayName: ptr("Elsewhere")})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var wg sync.WaitGroup
 	for w := 0; w < writers; w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			r := rand.New(rand.NewPCG(uint64(w), 9))
-			var mine []string
-			for i := 0; i < ops; i++ {
-				if len(mine) == 0 || r.IntN(3) == 0 {
-					in, _ := contactgraph.ParseContactInput([]byte(fmt.Sprintf(`{"givenName":"w%d-%d"}`, w, i)))
-					c, err := f.store.CreateContact(ctx, f.mb, f.mb.RootID, in)
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					mine = append(mine, c.ID)
-					live.Store(c.ID, true)
-					continue
-				}
-				id := mine[r.IntN(len(mine))]
-				in, _ := contactgraph.ParseContactInput([]byte(fmt.Sprintf(`{"jobTitle":"%d"}`, i)))
-				if _, err := f.store.UpdateContact(ctx, f.mb, id, in, ""); err != nil {
-					t.Error(err)
-					return
-				}
+			if err := mirrorWriter(ctx, f, elsewhere.ID, w, ops); err != nil {
+				t.Errorf("writer %d: %v", w, err)
 			}
 		}(w)
 	}
 	stop := make(chan struct{})
-	results := make([]map[string]string, readers)
+	results := make([]mirror, readers)
 	tokens := make([]string, readers)
 	var rwg sync.WaitGroup
 	for rd := 0; rd < readers; rd++ {
 		rwg.Add(1)
 		go func(rd int) {
 			defer rwg.Done()
-			m := map[string]string{}
-			tok := ""
-			for {
+			m, tok := mirror{}, ""
+			defer func() { results[rd], tokens[rd] = m, tok }()
+			for n := 1; ; n++ {
 				select {
 				case <-stop:
-					results[rd], tokens[rd] = m, tok
 					return
 				default:
 				}
-				req := Request{Collection: Contacts, Mailbox: f.mb, Scope: f.mb.RootID, Caller: f.caller, Token: tok, PageSize: 1 + rd}
-				for {
-					p, err := f.engine.Contacts(ctx, req)
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					for _, raw := range p.Items {
-						var it struct {
-							ID        string `json:"id"`
-							ChangeKey string `json:"changeKey"`
-						}
-						_ = json.Unmarshal(raw, &it)
-						m[it.ID] = it.ChangeKey
-					}
-					if p.DeltaTok != "" {
-						tok = p.DeltaTok
-						break
-					}
-					req.Token, req.TokenIsSkip = p.SkipToken, true
+				if n%4 == 0 {
+					// Start over now and then, as a client that resyncs:
+					// first rounds under concurrent writes are tested too.
+					m, tok = mirror{}, ""
 				}
+				next, err := mirrorRound(ctx, f, tok, 1+rd, m)
+				if err != nil {
+					t.Errorf("reader %d: %v", rd, err)
+					return
+				}
+				tok = next
 			}
 		}(rd)
 	}
 	wg.Wait()
 	close(stop)
 	rwg.Wait()
-	truth := map[string]string{}
-	l, err := f.store.ListContacts(ctx, f.mb, f.mb.RootID, contactgraph.Page{Limit: 100000})
-	if err != nil {
-		t.Fatal(err)
+	if t.Failed() {
+		return 0
 	}
-	for _, c := range l {
-		truth[c.ID] = c.ChangeKey
-	}
+	truth := f.contactTruth(t, f.mb.RootID)
 	wrong := 0
 	for rd, m := range results {
 		// One more round after the writers stopped.
-		req := Request{Collection: Contacts, Mailbox: f.mb, Scope: f.mb.RootID, Caller: f.caller, Token: tokens[rd], PageSize: 50}
-		for {
-			p, err := f.engine.Contacts(ctx, req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, raw := range p.Items {
-				var it struct {
-					ID        string `json:"id"`
-					ChangeKey string `json:"changeKey"`
-				}
-				_ = json.Unmarshal(raw, &it)
-				m[it.ID] = it.ChangeKey
-			}
-			if p.DeltaTok != "" {
-				break
-			}
-			req.Token, req.TokenIsSkip = p.SkipToken, true
+		if _, err := mirrorRound(ctx, f, tokens[rd], 50, m); err != nil {
+			t.Fatalf("reader %d, last round: %v", rd, err)
 		}
-		for id, ck := range truth {
-			if m[id] != ck {
-				wrong++
-				break
-			}
+		if !mirrorEqual(m, truth) {
+			wrong++
 		}
 	}
 	return wrong
+}
+
+// mirrorWriter creates, updates, deletes and moves away contacts of the
+// default folder.
+func mirrorWriter(ctx context.Context, f *fixture, elsewhere string, w, ops int) error {
+	r := rand.New(rand.NewPCG(uint64(w), 9))
+	var mine []string
+	for i := 0; i < ops; i++ {
+		if len(mine) == 0 || r.IntN(3) == 0 {
+			in, _ := contactgraph.ParseContactInput([]byte(fmt.Sprintf(`{"givenName":"w%d-%d"}`, w, i)))
+			c, err := f.store.CreateContact(ctx, f.mb, f.mb.RootID, in)
+			if err != nil {
+				return err
+			}
+			mine = append(mine, c.ID)
+			continue
+		}
+		k := r.IntN(len(mine))
+		id := mine[k]
+		switch n := r.IntN(10); {
+		case n == 0:
+			mine = slices.Delete(mine, k, k+1)
+			if err := f.store.DeleteContact(ctx, f.mb, id, ""); err != nil {
+				return err
+			}
+		case n == 1:
+			mine = slices.Delete(mine, k, k+1)
+			in, _ := contactgraph.ParseContactInput([]byte(`{"parentFolderId":"` + elsewhere + `"}`))
+			if _, err := f.store.UpdateContact(ctx, f.mb, id, in, ""); err != nil {
+				return err
+			}
+		default:
+			in, _ := contactgraph.ParseContactInput([]byte(fmt.Sprintf(`{"jobTitle":"%d"}`, i)))
+			if _, err := f.store.UpdateContact(ctx, f.mb, id, in, ""); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// mirrorRound follows one whole round of the default folder from tok (""
+// for a first round) into m and returns the deltaLink token.
+func mirrorRound(ctx context.Context, f *fixture, tok string, size int, m mirror) (string, error) {
+	req := Request{Collection: Contacts, Mailbox: f.mb, Scope: f.mb.RootID, Caller: f.caller, Token: tok, PageSize: size}
+	for {
+		p, err := f.engine.Contacts(ctx, req)
+		if err != nil {
+			return "", err
+		}
+		for _, raw := range p.Items {
+			var it item
+			if err := json.Unmarshal(raw, &it); err != nil {
+				return "", fmt.Errorf("item is not JSON: %s", raw)
+			}
+			id, _ := it["id"].(string)
+			if _, gone := it["@removed"]; gone {
+				delete(m, id)
+			} else {
+				m[id] = it
+			}
+		}
+		if p.DeltaTok != "" {
+			return p.DeltaTok, nil
+		}
+		req.Token, req.TokenIsSkip = p.SkipToken, true
+	}
+}
+
+// mirrorEqual reports whether m holds exactly the contacts of truth (id ->
+// changeKey), each at its changeKey.
+func mirrorEqual(m mirror, truth map[string]string) bool {
+	if len(m) != len(truth) {
+		return false
+	}
+	for id, ck := range truth {
+		if it, ok := m[id]; !ok || changeKey(it) != ck {
+			return false
+		}
+	}
+	return true
 }
 
 // TestConcurrentMirror: several writers change a folder while several
