@@ -185,6 +185,8 @@ type Store interface {
 	// number of tombstones removed and of org contacts purged.
 	Prune(ctx context.Context, r Retention) (int, error)
 
+	SubscriptionStore
+
 	Close() error
 }
 

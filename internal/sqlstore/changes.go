@@ -60,15 +60,26 @@ func (s *Store) record(ctx context.Context, tx *conn, scope string, kind int, id
 // collection superseded.
 func (s *Store) recordAs(ctx context.Context, tx *conn, scope string, kind int, id string, rev int64, rm int) error {
 	now := s.nowMillis()
-	if _, err := s.exec(ctx, tx, `UPDATE changes SET superseded = ? WHERE scope = ? AND kind = ? AND object_id = ? AND superseded IS NULL`,
-		now, scope, kind, id); err != nil {
+	// The previous row says what the change is to the collection's
+	// subscribers: none, or a tombstone, makes this a creation in it.
+	var prev sql.NullInt64
+	err := s.queryRow(ctx, tx, `UPDATE changes SET superseded = ? WHERE scope = ? AND kind = ? AND object_id = ? AND superseded IS NULL RETURNING removed`,
+		now, scope, kind, id).Scan(&prev)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("record change: %w", err)
 	}
 	if _, err := s.exec(ctx, tx, `INSERT INTO changes (scope, kind, rev, object_id, removed, at) VALUES (?, ?, ?, ?, ?, ?)`,
 		scope, kind, rev, id, rm, now); err != nil {
 		return fmt.Errorf("record change: %w", err)
 	}
-	return nil
+	change := contactgraph.ChangeUpdated
+	switch {
+	case rm != live:
+		change = contactgraph.ChangeDeleted
+	case !prev.Valid || prev.Int64 != live:
+		change = contactgraph.ChangeCreated
+	}
+	return s.enqueue(ctx, tx, scope, kind, id, rev, change)
 }
 
 // head reads the mailbox's current revision and the floor of a collection,

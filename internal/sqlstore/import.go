@@ -79,5 +79,5 @@ func (s *Store) logNew(ctx context.Context, tx *conn, scope string, kind int, id
 	if _, err := s.exec(ctx, tx, `INSERT INTO changes (scope, kind, rev, object_id, removed, at) VALUES (?, ?, ?, ?, 0, ?)`, scope, kind, rev, id, at); err != nil {
 		return fmt.Errorf("record change: %w", err)
 	}
-	return nil
+	return s.enqueue(ctx, tx, scope, kind, id, rev, contactgraph.ChangeCreated)
 }

@@ -117,4 +117,41 @@ CREATE INDEX org_contacts_deleted ON org_contacts (deleted_at);
 	`
 ALTER TABLE users ADD COLUMN base BIGINT NOT NULL DEFAULT 0;
 `,
+	// 4: change-notification subscriptions and their outbox. A
+	// subscription watches one change-log collection (scope, kind); the
+	// outbox holds one row per notification to deliver, written in the
+	// transaction of the change, leased by a sender while it posts it.
+	`
+CREATE TABLE subscriptions (
+	id        TEXT PRIMARY KEY,
+	tenant_id TEXT NOT NULL,
+	app_id    TEXT NOT NULL,
+	user_id   TEXT NOT NULL,
+	owner_id  TEXT NOT NULL,
+	scope     TEXT NOT NULL,
+	kind      INTEGER NOT NULL,
+	changes   INTEGER NOT NULL,
+	expires   BIGINT NOT NULL,
+	doc       TEXT NOT NULL
+);
+CREATE INDEX subscriptions_watch ON subscriptions (scope, kind);
+CREATE INDEX subscriptions_owner ON subscriptions (tenant_id, owner_id);
+CREATE INDEX subscriptions_app ON subscriptions (tenant_id, app_id, id);
+CREATE INDEX subscriptions_expires ON subscriptions (expires);
+CREATE TABLE outbox (
+	sub_id      TEXT NOT NULL,
+	rev         BIGINT NOT NULL,
+	object_id   TEXT NOT NULL,
+	kind        INTEGER NOT NULL,
+	change      INTEGER NOT NULL,
+	lifecycle   TEXT NOT NULL,
+	at          BIGINT NOT NULL,
+	due         BIGINT NOT NULL,
+	attempts    INTEGER NOT NULL,
+	lease_owner TEXT NOT NULL,
+	lease_until BIGINT NOT NULL,
+	PRIMARY KEY (sub_id, rev, object_id)
+);
+CREATE INDEX outbox_due ON outbox (due);
+`,
 }

@@ -88,6 +88,9 @@ func (c *stmts) close() {
 type conn struct {
 	c  *stmts
 	tx *sql.Tx
+	// queued says the transaction recorded outbox entries: the senders
+	// are woken after it commits.
+	queued bool
 }
 
 // stmt returns the cached statement of query, bound to the transaction if

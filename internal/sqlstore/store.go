@@ -49,6 +49,14 @@ type Store struct {
 	// committed). Production code leaves it nil.
 	BeforeCommit func(ctx context.Context)
 
+	// OutboxNotify, when set, is a statement run in a write transaction
+	// that recorded notifications: PostgreSQL's pg_notify, which wakes the
+	// senders of every replica when the transaction commits.
+	OutboxNotify string
+	// Wake, when set, is called after a write transaction that recorded
+	// notifications commits: it wakes this process's senders.
+	Wake func()
+
 	writeStmts, readStmts *stmts   // prepared statements of each pool
 	batch                 *batcher // group commit, when enabled
 }
@@ -105,7 +113,8 @@ func (s *Store) tx(ctx context.Context, c *stmts, readOnly bool, fn func(tx *con
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(&conn{c: c, tx: t}); err != nil {
+	x := &conn{c: c, tx: t}
+	if err := fn(x); err != nil {
 		_ = t.Rollback()
 		return err
 	}
@@ -114,6 +123,9 @@ func (s *Store) tx(ctx context.Context, c *stmts, readOnly bool, fn func(tx *con
 	}
 	if err := t.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	if x.queued && s.Wake != nil {
+		s.Wake()
 	}
 	return nil
 }
