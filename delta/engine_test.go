@@ -368,3 +368,80 @@ func TestConcurrentMirrorCatchesNaiveDesign(t *testing.T) {
 	}
 	t.Fatal("the naive design never lost a change: the concurrency test cannot tell a broken feed from a correct one")
 }
+
+// Two folders other than the default one never share a binding: a token
+// of one is refused on the other.
+func TestTokenBindingBetweenFolders(t *testing.T) {
+	f := newFixture(t)
+	a := f.folder(t, "", "A")
+	b := f.folder(t, "", "B")
+	f.create(t, a.ID, `{"givenName":"A"}`)
+	req := Request{Collection: Contacts, Mailbox: f.mb, Scope: a.ID, Caller: f.caller, PageSize: 10}
+	tok, _ := f.round(t, req, map[string]map[string]any{})
+	req.Scope, req.Token = b.ID, tok
+	if _, err := f.engine.Contacts(context.Background(), req); contactgraph.ErrorCode(err) != contactgraph.EBadToken {
+		t.Fatalf("folder A's token on folder B: err = %v, want a bad token", err)
+	}
+}
+
+// A zero Retention or RoundLifetime keeps positions and rounds answerable
+// however old they are.
+func TestZeroLimitsKeepTokens(t *testing.T) {
+	f := newFixture(t)
+	f.engine.Retention, f.engine.RoundLifetime = 0, 0
+	for i := range 3 {
+		f.create(t, f.mb.RootID, fmt.Sprintf(`{"givenName":"G%d"}`, i))
+	}
+	req := Request{Collection: Contacts, Mailbox: f.mb, Scope: f.mb.RootID, Caller: f.caller, PageSize: 1}
+	p, err := f.engine.Contacts(context.Background(), req)
+	if err != nil || p.SkipToken == "" {
+		t.Fatalf("page 1: %v, %+v", err, p)
+	}
+	f.clock.Advance(1000 * 24 * time.Hour)
+	req.Token, req.TokenIsSkip = p.SkipToken, true
+	if _, err := f.engine.Contacts(context.Background(), req); err != nil {
+		t.Fatalf("a nextLink 1000 days old without a round lifetime: %v", err)
+	}
+	tok, _ := f.round(t, Request{Collection: Contacts, Mailbox: f.mb, Scope: f.mb.RootID, Caller: f.caller, PageSize: 10}, map[string]map[string]any{})
+	f.clock.Advance(1000 * 24 * time.Hour)
+	req.Token, req.TokenIsSkip = tok, false
+	if _, err := f.engine.Contacts(context.Background(), req); err != nil {
+		t.Fatalf("a deltaLink 1000 days old without retention: %v", err)
+	}
+}
+
+// A nextLink is refused once its round is older than RoundLifetime, and
+// answered before; a deltaLink is not subject to it.
+func TestRoundLifetime(t *testing.T) {
+	f := newFixture(t)
+	f.engine.RoundLifetime = time.Hour
+	for i := range 3 {
+		f.create(t, f.mb.RootID, fmt.Sprintf(`{"givenName":"G%d"}`, i))
+	}
+	req := Request{Collection: Contacts, Mailbox: f.mb, Scope: f.mb.RootID, Caller: f.caller, PageSize: 1}
+	p, err := f.engine.Contacts(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(59 * time.Minute)
+	req.Token, req.TokenIsSkip = p.SkipToken, true
+	p2, err := f.engine.Contacts(context.Background(), req)
+	if err != nil {
+		t.Fatalf("a nextLink within the round lifetime: %v", err)
+	}
+	f.clock.Advance(2 * time.Minute)
+	if _, err := f.engine.Contacts(context.Background(), req); contactgraph.ErrorCode(err) != contactgraph.ESyncStateExpired {
+		t.Fatalf("a nextLink of a round 61 minutes old: err = %v, want expired", err)
+	}
+	// The round's age counts from its first page: page 2's link is as old.
+	req.Token = p2.SkipToken
+	if _, err := f.engine.Contacts(context.Background(), req); contactgraph.ErrorCode(err) != contactgraph.ESyncStateExpired {
+		t.Fatalf("page 2's nextLink of the same round: err = %v, want expired", err)
+	}
+	tok, _ := f.round(t, Request{Collection: Contacts, Mailbox: f.mb, Scope: f.mb.RootID, Caller: f.caller, PageSize: 10}, map[string]map[string]any{})
+	f.clock.Advance(2 * time.Hour)
+	req.Token, req.TokenIsSkip = tok, false
+	if _, err := f.engine.Contacts(context.Background(), req); err != nil {
+		t.Fatalf("a deltaLink two hours old: %v", err)
+	}
+}

@@ -46,24 +46,20 @@ func (e *Engine) OrgContacts(ctx context.Context, req Request) (Page, error) {
 			if sel == nil {
 				sel = contactgraph.OrgContactDeltaDefault
 			}
-			since := int64(-1)
-			if req.Minimal {
-				since = t.Since
-			}
-			return RenderOrgDelta(ch.Contact, sel, since)
+			return RenderOrgDelta(ch.Contact, sel, req.Minimal, t.Since)
 		})
 }
 
 // RenderOrgDelta renders an org contact as a delta item: id and the
-// selected properties that were ever set; when since >= 0, only those
-// changed after revision since.
-func RenderOrgDelta(o *contactgraph.OrgContact, sel []string, since int64) json.RawMessage {
+// selected properties that were ever set; when minimal, only those changed
+// after revision since.
+func RenderOrgDelta(o *contactgraph.OrgContact, sel []string, minimal bool, since int64) json.RawMessage {
 	var b bytes.Buffer
 	b.WriteString(`{"id":`)
 	writeString(&b, o.ID)
 	for _, name := range sel {
 		v, ok := o.Props[name]
-		if !ok || name == "id" || (since >= 0 && o.PropRevs[name] <= since) {
+		if !ok || name == "id" || (minimal && o.PropRevs[name] <= since) {
 			continue
 		}
 		b.WriteByte(',')
