@@ -70,6 +70,9 @@ func Run(t *testing.T, open NewStore) {
 		{"OrgDelta", testOrgDelta},
 		{"OrgPrune", testOrgPrune},
 		{"OrgConcurrentMirror", testOrgConcurrentMirror},
+		{"Subscriptions", testSubscriptions},
+		{"SubscriptionRollback", testSubscriptionRollback},
+		{"SubscriptionQuota", testSubscriptionQuota},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
