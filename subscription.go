@@ -113,8 +113,8 @@ type SubscriptionStore interface {
 	DeleteSubscription(ctx context.Context, tenantID, id string) error
 
 	// ClaimNotifications leases up to limit outbox entries that are due at
-	// now and not leased, to owner, until now+lease. Entries of expired
-	// subscriptions are not claimed.
+	// now and not leased, to owner, until now+lease. Change entries of
+	// expired subscriptions are not claimed; lifecycle entries are.
 	ClaimNotifications(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]Notification, error)
 	// AckNotifications removes delivered entries still leased to owner.
 	AckNotifications(ctx context.Context, owner string, keys []NotificationKey) error

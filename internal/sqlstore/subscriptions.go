@@ -239,7 +239,7 @@ func (s *Store) ClaimNotifications(ctx context.Context, owner string, now time.T
 		rows, err := s.query(ctx, tx, `UPDATE outbox SET lease_owner = ?, lease_until = ?
 			WHERE lease_until <= ? AND (sub_id, rev, object_id) IN (
 				SELECT o.sub_id, o.rev, o.object_id FROM outbox o JOIN subscriptions s ON s.id = o.sub_id
-				WHERE o.due <= ? AND o.lease_until <= ? AND s.expires > ? ORDER BY o.due LIMIT ?)
+				WHERE o.due <= ? AND o.lease_until <= ? AND (s.expires > ? OR o.lifecycle <> '') ORDER BY o.due LIMIT ?)
 			RETURNING sub_id, rev, object_id, kind, change, lifecycle, at, attempts`,
 			owner, now.Add(lease).UnixMilli(), at, at, at, at, limit)
 		if err != nil {
