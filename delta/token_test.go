@@ -112,3 +112,25 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// Short tokens that start with the version byte are refused, at every
+// length below the smallest token the codec makes: the length check comes
+// before any slicing.
+func TestTokenRejectsShortVersioned(t *testing.T) {
+	c := testCodec(t, "k")
+	for n := 1; n < 1+keyIDLen+nonceLen+2+tagLen; n++ {
+		b := make([]byte, n)
+		b[0] = tokenVersion
+		s := base64.RawURLEncoding.EncodeToString(b)
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Fatalf("%d bytes: Decode panicked: %v", n, r)
+				}
+			}()
+			if _, err := c.Decode(s); !errors.Is(err, ErrMalformed) {
+				t.Errorf("%d bytes: err = %v, want ErrMalformed", n, err)
+			}
+		}()
+	}
+}
