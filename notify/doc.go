@@ -1,3 +1,20 @@
-// Package notify matches writes to change-notification subscriptions and
-// delivers them; this file set holds rich-notification encryption.
+// Package notify delivers change notifications: senders that lease the
+// store's outbox and post it to receivers, and rich-notification
+// encryption.
+//
+// No committed change is without its notification. A subscription watches
+// one change-log collection; the store records a change's outbox entries
+// in the same transaction as the change-log row, by one indexed
+// INSERT … SELECT over the subscriptions of that collection. The change and
+// its notifications therefore commit together or not at all. An entry
+// leaves the outbox only when a sender acknowledges it after a receiver
+// answered 2xx (delivered), or drops it after the retry period, which
+// records a "missed" lifecycle entry in the same transaction. A sender
+// holds an entry by a lease; if it dies (or its process is killed) before
+// it acknowledges, the lease runs out and any sender claims the entry
+// again. Delivery is therefore at least once: a receiver that answered but
+// whose acknowledgement was lost sees the notification again.
+//
+// Senders wake on their process's own commits (the store's Wake hook) and
+// otherwise look every Sender.Poll.
 package notify

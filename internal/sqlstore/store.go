@@ -49,10 +49,6 @@ type Store struct {
 	// committed). Production code leaves it nil.
 	BeforeCommit func(ctx context.Context)
 
-	// OutboxNotify, when set, is a statement run in a write transaction
-	// that recorded notifications: PostgreSQL's pg_notify, which wakes the
-	// senders of every replica when the transaction commits.
-	OutboxNotify string
 	// Wake, when set, is called after a write transaction that recorded
 	// notifications commits: it wakes this process's senders.
 	Wake func()

@@ -206,11 +206,6 @@ func (s *Store) enqueue(ctx context.Context, tx *conn, scope string, kind int, i
 	}
 	if n, _ := r.RowsAffected(); n > 0 {
 		tx.queued = true
-		if s.OutboxNotify != "" {
-			if _, err := s.exec(ctx, tx, s.OutboxNotify); err != nil {
-				return fmt.Errorf("wake senders: %w", err)
-			}
-		}
 	}
 	return nil
 }
