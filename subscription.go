@@ -128,6 +128,12 @@ type SubscriptionStore interface {
 	// OutboxDepth counts the entries waiting for delivery.
 	OutboxDepth(ctx context.Context) (int, error)
 	// RemoveExpiredSubscriptions deletes subscriptions that expired before
-	// now, with their pending notifications. It returns how many it removed.
+	// now, with their pending change notifications; one with a lifecycle
+	// notification still to deliver stays until it is delivered or
+	// dropped. It returns how many it removed.
+	//
+	// DeleteUser and ResetTenant end the subscriptions of what they remove
+	// in their own transaction: the subscriptions expire, and each with a
+	// lifecycle URL gets a subscriptionRemoved notification.
 	RemoveExpiredSubscriptions(ctx context.Context, now time.Time) (int, error)
 }

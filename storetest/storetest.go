@@ -73,6 +73,7 @@ func Run(t *testing.T, open NewStore) {
 		{"Subscriptions", testSubscriptions},
 		{"SubscriptionRollback", testSubscriptionRollback},
 		{"SubscriptionQuota", testSubscriptionQuota},
+		{"SubscriptionRemoved", testSubscriptionRemoved},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

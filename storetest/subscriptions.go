@@ -195,3 +195,53 @@ func testSubscriptionQuota(t *testing.T, s contactgraph.Store, clock *Clock) {
 	other := mailbox(t, s, "bob@contoso.com")
 	must(s.CreateSubscription(ctx(), newSubscription("bobs", contactgraph.Watched{Collection: "contacts", Mailbox: other, FolderID: other.RootID}, contactgraph.ChangeCreated, clock)))
 }
+
+// Deleting a user, or resetting the tenant, ends the subscriptions of what
+// goes: subscriptionRemoved to those with a lifecycle URL, no change
+// notifications any more, and the subscription removed once it is told.
+func testSubscriptionRemoved(t *testing.T, s contactgraph.Store, clock *Clock) {
+	mb := mailbox(t, s, "alice@contoso.com")
+	bob := mailbox(t, s, "bob@contoso.com")
+	all := contactgraph.ChangeCreated | contactgraph.ChangeUpdated | contactgraph.ChangeDeleted
+	for _, sub := range []struct {
+		id   string
+		mb   contactgraph.Mailbox
+		life bool
+	}{{"alice-life", mb, true}, {"alice-plain", mb, false}, {"bob-life", bob, true}} {
+		n := newSubscription(sub.id, contactgraph.Watched{Collection: "contacts", Mailbox: sub.mb, FolderID: sub.mb.RootID}, all, clock)
+		if sub.life {
+			n.LifecycleURL = "https://receiver.example/lifecycle"
+		}
+		must(s.CreateSubscription(ctx(), n))
+	}
+	must(s.CreateContact(ctx(), mb, mb.RootID, contactIn(t, `{"givenName":"Ada"}`)))
+	if err := s.DeleteUser(ctx(), tenant, mb.UserID); err != nil {
+		t.Fatal(err)
+	}
+	lines, ns := claimAll(t, s, clock, "a")
+	if want := []string{"alice-life subscriptionRemoved "}; !slices.Equal(lines, want) {
+		t.Fatalf("after the user was deleted: %v, want %v", lines, want)
+	}
+	if err := s.AckNotifications(ctx(), "a", keysOf(ns)); err != nil {
+		t.Fatal(err)
+	}
+	if n := must(s.RemoveExpiredSubscriptions(ctx(), clock.Now())); n != 2 {
+		t.Fatalf("removed %d subscriptions of the deleted user, want 2", n)
+	}
+	if err := s.ResetTenant(ctx(), tenant); err != nil {
+		t.Fatal(err)
+	}
+	if n := must(s.RemoveExpiredSubscriptions(ctx(), clock.Now())); n != 0 {
+		t.Fatalf("a subscription with subscriptionRemoved pending was removed before it was told")
+	}
+	lines, ns = claimAll(t, s, clock, "a")
+	if want := []string{"bob-life subscriptionRemoved "}; !slices.Equal(lines, want) {
+		t.Fatalf("after the tenant was reset: %v, want %v", lines, want)
+	}
+	if err := s.AckNotifications(ctx(), "a", keysOf(ns)); err != nil {
+		t.Fatal(err)
+	}
+	if n := must(s.RemoveExpiredSubscriptions(ctx(), clock.Now())); n != 1 {
+		t.Fatalf("removed %d, want bob's", n)
+	}
+}

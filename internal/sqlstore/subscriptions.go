@@ -176,13 +176,15 @@ func (s *Store) DeleteSubscription(ctx context.Context, tenantID, id string) err
 }
 
 // RemoveExpiredSubscriptions implements contactgraph.SubscriptionStore.
+// A subscription whose lifecycle notification is still to be delivered
+// (subscriptionRemoved, missed) stays until it is.
 func (s *Store) RemoveExpiredSubscriptions(ctx context.Context, now time.Time) (int, error) {
 	var n int64
 	err := s.write(ctx, func(tx *conn) error {
-		if _, err := s.exec(ctx, tx, `DELETE FROM outbox WHERE sub_id IN (SELECT id FROM subscriptions WHERE expires <= ?)`, now.UnixMilli()); err != nil {
+		if _, err := s.exec(ctx, tx, `DELETE FROM outbox WHERE lifecycle = '' AND sub_id IN (SELECT id FROM subscriptions WHERE expires <= ?)`, now.UnixMilli()); err != nil {
 			return fmt.Errorf("remove expired subscriptions: %w", err)
 		}
-		r, err := s.exec(ctx, tx, `DELETE FROM subscriptions WHERE expires <= ?`, now.UnixMilli())
+		r, err := s.exec(ctx, tx, `DELETE FROM subscriptions WHERE expires <= ? AND NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.sub_id = subscriptions.id)`, now.UnixMilli())
 		if err != nil {
 			return fmt.Errorf("remove expired subscriptions: %w", err)
 		}
@@ -190,6 +192,57 @@ func (s *Store) RemoveExpiredSubscriptions(ctx context.Context, now time.Time) (
 		return nil
 	})
 	return int(n), err
+}
+
+// endSubscriptions ends the subscriptions of a tenant (of one mailbox when
+// owner is not empty), in the transaction that removes what they watch:
+// they expire now, their pending change notifications go, and those with a
+// lifecycle URL get a subscriptionRemoved notification.
+func (s *Store) endSubscriptions(ctx context.Context, tx *conn, tenantID, owner string) error {
+	q, args := `SELECT id, doc FROM subscriptions WHERE tenant_id = ?`, []any{tenantID}
+	if owner != "" {
+		q, args = q+` AND owner_id = ?`, append(args, owner)
+	}
+	rows, err := s.query(ctx, tx, q, args...)
+	if err != nil {
+		return fmt.Errorf("end subscriptions: %w", err)
+	}
+	var ids, withLifecycle []string
+	for rows.Next() {
+		var id, doc string
+		if err := rows.Scan(&id, &doc); err != nil {
+			rows.Close()
+			return fmt.Errorf("end subscriptions: %w", err)
+		}
+		var d subscriptionDoc
+		if err := json.Unmarshal([]byte(doc), &d); err != nil {
+			rows.Close()
+			return fmt.Errorf("end subscriptions: %w", err)
+		}
+		ids = append(ids, id)
+		if d.LifecycleURL != "" {
+			withLifecycle = append(withLifecycle, id)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("end subscriptions: %w", err)
+	}
+	now := s.nowMillis()
+	for _, id := range ids {
+		if _, err := s.exec(ctx, tx, `DELETE FROM outbox WHERE sub_id = ? AND lifecycle = ''`, id); err != nil {
+			return fmt.Errorf("end subscriptions: %w", err)
+		}
+		if _, err := s.exec(ctx, tx, `UPDATE subscriptions SET expires = ? WHERE id = ?`, now, id); err != nil {
+			return fmt.Errorf("end subscriptions: %w", err)
+		}
+	}
+	for _, id := range withLifecycle {
+		if err := s.enqueueLifecycle(ctx, tx, id, contactgraph.LifecycleSubscriptionRemoved, now); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // enqueue records, in the write's transaction, one outbox entry per live

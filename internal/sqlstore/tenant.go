@@ -44,6 +44,9 @@ func (s *Store) ResetTenant(ctx context.Context, tenantID string) error {
 		if _, err := s.exec(ctx, tx, `DELETE FROM users WHERE tenant_id = ?`, tenantID); err != nil {
 			return fmt.Errorf("reset tenant: %w", err)
 		}
+		if err := s.endSubscriptions(ctx, tx, tenantID, ""); err != nil {
+			return err
+		}
 		if _, err := s.exec(ctx, tx, `INSERT INTO floors (scope, kind, rev) VALUES (?, ?, ?)`, orgScope(tenantID), kindOrgContact, floor); err != nil {
 			return fmt.Errorf("reset tenant: %w", err)
 		}

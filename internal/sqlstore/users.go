@@ -108,6 +108,9 @@ func (s *Store) DeleteUser(ctx context.Context, tenantID, id string) error {
 		if _, err := s.exec(ctx, tx, `DELETE FROM users WHERE tenant_id = ? AND id = ?`, tenantID, id); err != nil {
 			return fmt.Errorf("delete user: %w", err)
 		}
+		if err := s.endSubscriptions(ctx, tx, tenantID, id); err != nil {
+			return err
+		}
 		for _, q := range []string{
 			`DELETE FROM changes WHERE scope IN (SELECT id FROM folders WHERE tenant_id = ? AND user_id = ?)`,
 			`DELETE FROM floors WHERE scope IN (SELECT id FROM folders WHERE tenant_id = ? AND user_id = ?)`,
