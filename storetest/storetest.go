@@ -74,6 +74,7 @@ func Run(t *testing.T, open NewStore) {
 		{"SubscriptionRollback", testSubscriptionRollback},
 		{"SubscriptionQuota", testSubscriptionQuota},
 		{"SubscriptionRemoved", testSubscriptionRemoved},
+		{"SubscriptionImport", testSubscriptionImport},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

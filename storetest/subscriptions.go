@@ -245,3 +245,17 @@ func testSubscriptionRemoved(t *testing.T, s contactgraph.Store, clock *Clock) {
 		t.Fatalf("removed %d, want bob's", n)
 	}
 }
+
+// Imports record their notifications when a subscription watches the
+// collection, and none otherwise.
+func testSubscriptionImport(t *testing.T, s contactgraph.Store, clock *Clock) {
+	mb := mailbox(t, s, "alice@contoso.com")
+	side := must(s.CreateFolder(ctx(), mb, "", contactgraph.FolderInput{DisplayName: str("Side")}))
+	must(s.CreateSubscription(ctx(), newSubscription("sub", contactgraph.Watched{Collection: "contacts", Mailbox: mb, FolderID: mb.RootID}, contactgraph.ChangeCreated, clock)))
+	in := []contactgraph.ContactInput{contactIn(t, `{"givenName":"A"}`), contactIn(t, `{"givenName":"B"}`), contactIn(t, `{"givenName":"C"}`)}
+	must(s.ImportContacts(ctx(), mb, mb.RootID, in))
+	must(s.ImportContacts(ctx(), mb, side.ID, in))
+	if n := must(s.OutboxDepth(ctx())); n != 3 {
+		t.Fatalf("outbox depth %d after importing 3 into a watched folder and 3 into another, want 3", n)
+	}
+}

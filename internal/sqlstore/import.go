@@ -23,6 +23,10 @@ func (s *Store) ImportContacts(ctx context.Context, mb contactgraph.Mailbox, fol
 		if _, err := s.folder(ctx, tx, mb, folderID); err != nil {
 			return err
 		}
+		log, err := s.importLogger(ctx, tx, folderID, kindContact)
+		if err != nil {
+			return err
+		}
 		now := s.Now()
 		for i, x := range in {
 			c := contactgraph.ApplyContact(nil, x, folderID, now)
@@ -31,7 +35,7 @@ func (s *Store) ImportContacts(ctx context.Context, mb contactgraph.Mailbox, fol
 				c.ID, mb.TenantID, mb.UserID, c.FolderID, c.ChangeKey, c.Created.UnixMilli(), c.Modified.UnixMilli(), c.Rev, flag(c.AutoName), string(c.Doc)); err != nil {
 				return fmt.Errorf("import: %w", err)
 			}
-			if err := s.logNew(ctx, tx, folderID, kindContact, c.ID, c.Rev, now.UnixMilli()); err != nil {
+			if err := log(ctx, tx, folderID, kindContact, c.ID, c.Rev, now.UnixMilli()); err != nil {
 				return err
 			}
 		}
@@ -53,6 +57,10 @@ func (s *Store) ImportOrgContacts(ctx context.Context, tenantID string, in []con
 		if err != nil {
 			return err
 		}
+		log, err := s.importLogger(ctx, tx, orgScope(tenantID), kindOrgContact)
+		if err != nil {
+			return err
+		}
 		now := s.Now()
 		for i, x := range in {
 			o := contactgraph.ApplyOrgContact(nil, x, first+int64(i), now)
@@ -62,7 +70,7 @@ func (s *Store) ImportOrgContacts(ctx context.Context, tenantID string, in []con
 				o.ID, string(props), string(revs), o.Rev, o.Created.UnixMilli(), tenantID); err != nil {
 				return fmt.Errorf("import: %w", err)
 			}
-			if err := s.logNew(ctx, tx, orgScope(tenantID), kindOrgContact, o.ID, o.Rev, now.UnixMilli()); err != nil {
+			if err := log(ctx, tx, orgScope(tenantID), kindOrgContact, o.ID, o.Rev, now.UnixMilli()); err != nil {
 				return err
 			}
 		}
@@ -74,10 +82,33 @@ func (s *Store) ImportOrgContacts(ctx context.Context, tenantID string, in []con
 	return len(in), nil
 }
 
-// logNew logs the creation of an object: no earlier row to supersede.
+// logNew logs the creation of an object (no earlier row to supersede) and
+// records its notifications.
 func (s *Store) logNew(ctx context.Context, tx *conn, scope string, kind int, id string, rev, at int64) error {
+	if err := s.logCreated(ctx, tx, scope, kind, id, rev, at); err != nil {
+		return err
+	}
+	return s.enqueue(ctx, tx, scope, kind, id, rev, contactgraph.ChangeCreated)
+}
+
+func (s *Store) logCreated(ctx context.Context, tx *conn, scope string, kind int, id string, rev, at int64) error {
 	if _, err := s.exec(ctx, tx, `INSERT INTO changes (scope, kind, rev, object_id, removed, at) VALUES (?, ?, ?, ?, 0, ?)`, scope, kind, rev, id, at); err != nil {
 		return fmt.Errorf("record change: %w", err)
 	}
-	return s.enqueue(ctx, tx, scope, kind, id, rev, contactgraph.ChangeCreated)
+	return nil
+}
+
+// importLogger returns how an import logs its creations: with their
+// notifications when a subscription watches the collection, else without
+// the per-row outbox statement. The check runs in the import's own
+// transaction, so it sees every subscription committed before it.
+func (s *Store) importLogger(ctx context.Context, tx *conn, scope string, kind int) (func(ctx context.Context, tx *conn, scope string, kind int, id string, rev, at int64) error, error) {
+	var n int
+	if err := s.queryRow(ctx, tx, `SELECT COUNT(*) FROM subscriptions WHERE scope = ? AND kind = ?`, scope, kind).Scan(&n); err != nil {
+		return nil, fmt.Errorf("import: %w", err)
+	}
+	if n > 0 {
+		return s.logNew, nil
+	}
+	return s.logCreated, nil
 }
