@@ -65,8 +65,25 @@ func TestCache(t *testing.T) {
 	if _, err := c.Authenticate(ctx, tok); !errors.Is(err, &contactgraph.Error{Code: contactgraph.EUnauthenticated}) {
 		t.Fatalf("an expired token: %v", err)
 	}
-	// The cache is bounded: a full cache starts over.
+	// The cache holds as many tokens as its size: two tokens used in turn
+	// are each verified once.
 	now = t0
+	pair := []string{
+		mint(t, l, MintOptions{TenantName: "contoso", UPN: "x@contoso.com", Scopes: []string{"Contacts.Read"}, TTL: time.Hour}),
+		mint(t, l, MintOptions{TenantName: "contoso", UPN: "y@contoso.com", Scopes: []string{"Contacts.Read"}, TTL: time.Hour}),
+	}
+	before = inner.calls.Load()
+	for i := 0; i < 3; i++ {
+		for _, tok := range pair {
+			if _, err := c.Authenticate(ctx, tok); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n := inner.calls.Load() - before; n != 2 {
+		t.Fatalf("%d verifications for two tokens used in turn in a cache of 2, want 2", n)
+	}
+	// The cache is bounded: a full cache starts over.
 	for i, upn := range []string{"a@contoso.com", "b@contoso.com", "c@contoso.com"} {
 		tok := mint(t, l, MintOptions{TenantName: "contoso", UPN: upn, Scopes: []string{"Contacts.Read"}, TTL: time.Hour})
 		if _, err := c.Authenticate(ctx, tok); err != nil {

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -8,9 +9,11 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -50,6 +53,41 @@ func (s *keyServer) set(body []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.body = body
+}
+
+func (s *keyServer) setStatus(code int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.status = code
+}
+
+// lockedBuffer is a bytes.Buffer safe for concurrent use, for logs.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// eventually polls cond until it holds, failing after a few seconds.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // issuer is an external identity provider made in the test: a key of its
@@ -214,6 +252,48 @@ func TestJWKSKeyRotation(t *testing.T) {
 	// The old key still works.
 	if _, err := j.Authenticate(context.Background(), mint(t, is.Local, adaOpts)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestJWKSBackgroundRefresh checks that the key set is fetched again every
+// Refresh without any token asking, so that a rotated key is trusted even
+// when the refreshes for unknown kids are used up, and that a failed
+// refresh is logged to the configured Logger while the last keys stay.
+func TestJWKSBackgroundRefresh(t *testing.T) {
+	t.Parallel()
+	is := newIssuer(t)
+	logs := &lockedBuffer{}
+	j := is.jwks(t, func(o *JWKSOptions) {
+		o.Refresh = 20 * time.Millisecond
+		o.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	})
+	// Use up the refresh for unknown kids.
+	_, err := j.Authenticate(context.Background(), sign(t, jwt.SigningMethodRS256, otherKey(), "gone", mintClaims(t, is.Local, adaOpts)))
+	wantRefused(t, err, msgUnknownKey)
+
+	// The issuer rotates to a new key; only the background refresh can
+	// bring it in.
+	next, err := NewLocal(context.Background(), &memSecrets{}, LocalOptions{Issuer: entraIssuer, Now: at(t0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := next.PublicJWKS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	is.srv.set(set)
+	tok := mint(t, next, adaOpts)
+	eventually(t, "the rotated key to be trusted", func() bool {
+		_, err := j.Authenticate(context.Background(), tok)
+		return err == nil
+	})
+
+	is.srv.setStatus(http.StatusInternalServerError)
+	eventually(t, "a failed refresh in the logs", func() bool {
+		return strings.Contains(logs.String(), "refreshing a JWK set failed")
+	})
+	if _, err := j.Authenticate(context.Background(), tok); err != nil {
+		t.Errorf("after a failed refresh, a token of the last key set: %v", err)
 	}
 }
 

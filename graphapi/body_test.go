@@ -46,6 +46,7 @@ func TestReadBody(t *testing.T) {
 		{"gzip chunked", zipped, "gzip", true, json, ""},
 		{"empty", nil, "", false, []byte{}, ""},
 		{"exactly the limit", big[:limit], "", true, big[:limit], ""},
+		{"exactly the limit, declared", big[:limit], "", false, big[:limit], ""},
 		{"over the limit, declared", big, "", false, nil, contactgraph.ETooLarge},
 		{"over the limit, chunked", big, "", true, nil, contactgraph.ETooLarge},
 		{"gzip bomb", bomb, "gzip", false, nil, contactgraph.ETooLarge},

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/contactgraph/contactgraph"
+	"github.com/golang-jwt/jwt/v5"
 )
 
 func TestAuthErrors(t *testing.T) {
@@ -126,6 +127,37 @@ func TestAuthErrors(t *testing.T) {
 		tok := e.tokens.app("contoso", "dir", contactgraph.PermUserReadWrite)
 		fails(t, e.do(t, "GET", "/v1.0/users/"+ada.upn+"/contacts", tok, nil), 403, "ErrorAccessDenied")
 	})
+}
+
+// TestAlgorithmPin checks over HTTP that the server accepts only RS256: a
+// token with valid claims signed with the server's own key, but with
+// another RSA algorithm, is refused.
+func TestAlgorithmPin(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	valid := e.newUser("contoso", "ada@contoso.com", contactgraph.PermContactsRead).token
+	for _, tc := range []struct {
+		method jwt.SigningMethod
+		ok     bool
+	}{
+		{jwt.SigningMethodRS256, true},
+		{jwt.SigningMethodRS512, false},
+		{jwt.SigningMethodPS256, false},
+	} {
+		t.Run(tc.method.Alg(), func(t *testing.T) {
+			t.Parallel()
+			tok := e.tokens.resign(tc.method, valid)
+			r := e.do(t, "GET", "/v1.0/me/contacts", tok, nil)
+			if tc.ok {
+				ok(t, r, 200)
+				return
+			}
+			er := fails(t, r, 401, "InvalidAuthenticationToken")
+			if !strings.Contains(er.Message, "algorithm") {
+				t.Errorf("message %q, want the algorithm refused", er.Message)
+			}
+		})
+	}
 }
 
 // TestTenantIsolation checks that nothing of one tenant is reachable from

@@ -40,6 +40,15 @@ func TestCount(t *testing.T) {
 	if m["@odata.count"] != float64(1) {
 		t.Fatalf("folders $count=true: %v", m)
 	}
+	// Without $count=true no list carries @odata.count.
+	for _, path := range []string{
+		"/v1.0/me/contacts", "/v1.0/me/contacts?$count=false", "/v1.0/me/contactFolders",
+		"/v1.0/me/contactFolders/" + f + "/childFolders", "/v1.0/me/contactFolders/" + f + "/contacts?$top=1",
+	} {
+		if m := ok(t, e.do(t, http.MethodGet, path, u.token, nil), http.StatusOK); m["@odata.count"] != nil {
+			t.Errorf("%s: @odata.count without $count=true: %v", path, m)
+		}
+	}
 	fails(t, e.do(t, http.MethodGet, "/v1.0/me/contacts?$count=maybe", u.token, nil), 400, "ErrorInvalidRequest")
 	fails(t, e.do(t, http.MethodGet, "/v1.0/me/contactFolders/"+idA+"/contacts/$count", u.token, nil), 404, "ErrorItemNotFound")
 
@@ -50,6 +59,9 @@ func TestCount(t *testing.T) {
 		t.Fatalf("/contacts/$count: %d %s", r.status, r.body)
 	}
 	fails(t, e.do(t, http.MethodGet, "/v1.0/contacts/$count", admin, nil), 400, "Request_UnsupportedQuery")
+	if m := ok(t, e.do(t, http.MethodGet, "/v1.0/contacts", admin, nil), http.StatusOK); m["@odata.count"] != nil {
+		t.Errorf("org contacts: @odata.count without $count=true: %v", m)
+	}
 }
 
 // TestResyncLocation: a token of another database is 410 resyncRequired

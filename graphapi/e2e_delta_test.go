@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/contactgraph/contactgraph"
 	"github.com/contactgraph/contactgraph/storetest"
 )
 
@@ -136,6 +137,10 @@ func TestDeltaErrorsOverHTTP(t *testing.T) {
 	ok(t, r, http.StatusOK)
 	if r.header.Get("Preference-Applied") != "odata.maxpagesize=50" {
 		t.Fatalf("Preference-Applied = %q", r.header.Get("Preference-Applied"))
+	}
+	// The delta of a folder that does not exist is 404 from the first round.
+	for _, p := range []string{"/contacts/delta", "/childFolders/delta"} {
+		fails(t, e.do(t, http.MethodGet, "/v1.0/me/contactFolders/"+contactgraph.NewID()+p, u.token, nil), 404, "ErrorItemNotFound")
 	}
 	// A deleted folder's contact delta is 404.
 	f := str(t, e.post(t, "/v1.0/me/contactFolders", u.token, `{"displayName":"F"}`), "id")

@@ -150,3 +150,35 @@ func TestFolders(t *testing.T) {
 		fails(t, e.do(t, "DELETE", "/v1.0/me/contactFolders/"+aID, u.token, nil), 404, "ErrorItemNotFound")
 	})
 }
+
+// TestFolderChainThreeDeep checks nested paths of more than two folders:
+// every link of the chain is checked, not only the last one.
+func TestFolderChainThreeDeep(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	u := e.newUser("contoso", "ada@contoso.com", contactgraph.PermContactsReadWrite)
+	a := str(t, ok(t, e.do(t, "POST", "/v1.0/me/contactFolders", u.token, map[string]any{"displayName": "A"}), 201), "id")
+	b := str(t, ok(t, e.do(t, "POST", "/v1.0/me/contactFolders/"+a+"/childFolders", u.token, map[string]any{"displayName": "B"}), 201), "id")
+	c := str(t, ok(t, e.do(t, "POST", "/v1.0/me/contactFolders/"+b+"/childFolders", u.token, map[string]any{"displayName": "C"}), 201), "id")
+	other := str(t, ok(t, e.do(t, "POST", "/v1.0/me/contactFolders", u.token, map[string]any{"displayName": "Other"}), 201), "id")
+	chain := "/v1.0/me/contactFolders/" + a + "/childFolders/" + b + "/childFolders/" + c
+	ct := ok(t, e.do(t, "POST", chain+"/contacts", u.token, map[string]any{"givenName": "Deep"}), 201)
+	if str(t, ct, "parentFolderId") != c {
+		t.Fatalf("contact created in %v", ct)
+	}
+	if got := ok(t, e.do(t, "GET", chain, u.token, nil), 200); str(t, got, "id") != c || str(t, got, "displayName") != "C" {
+		t.Errorf("GET of the chain: %v", got)
+	}
+	if vs := values(t, ok(t, e.do(t, "GET", chain+"/contacts", u.token, nil), 200)); len(vs) != 1 || str(t, vs[0], "givenName") != "Deep" {
+		t.Errorf("contacts of the chain: %v", vs)
+	}
+	// A broken link anywhere in the chain is 404, even when the last links hold.
+	for _, p := range []string{
+		"/v1.0/me/contactFolders/" + other + "/childFolders/" + b + "/childFolders/" + c,
+		"/v1.0/me/contactFolders/" + a + "/childFolders/" + other + "/childFolders/" + c,
+		"/v1.0/me/contactFolders/" + a + "/childFolders/" + b + "/childFolders/" + other,
+	} {
+		fails(t, e.do(t, "GET", p, u.token, nil), 404, "ErrorItemNotFound")
+		fails(t, e.do(t, "GET", p+"/contacts", u.token, nil), 404, "ErrorItemNotFound")
+	}
+}

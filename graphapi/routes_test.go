@@ -3,6 +3,7 @@ package graphapi
 import (
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/contactgraph/contactgraph"
@@ -213,6 +214,8 @@ func TestValidUPN(t *testing.T) {
 	for s, want := range map[string]bool{
 		"ada@contoso.com": true, "a.b+c@x.y": true, "@x": false, "x@": false, "nope": false,
 		"a b@x": false, "a/b@x": false, "a\"@x": false, "": false, "a@b@c": true,
+		// At most 256 bytes.
+		strings.Repeat("a", 250) + "@x.com": true, strings.Repeat("a", 251) + "@x.com": false,
 	} {
 		if got := validUPN(s); got != want {
 			t.Errorf("validUPN(%q) = %v", s, got)

@@ -2,11 +2,16 @@ package graphapi
 
 import (
 	"context"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/contactgraph/contactgraph"
 	"github.com/contactgraph/contactgraph/auth"
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // tokenMinter mints real bearer tokens for the end-to-end tests with the
@@ -14,6 +19,7 @@ import (
 type tokenMinter struct {
 	t     testing.TB
 	local *auth.Local
+	store contactgraph.Store
 }
 
 func newTokenMinter(t testing.TB, store contactgraph.Store) *tokenMinter {
@@ -22,7 +28,43 @@ func newTokenMinter(t testing.TB, store contactgraph.Store) *tokenMinter {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &tokenMinter{t: t, local: l}
+	return &tokenMinter{t: t, local: l, store: store}
+}
+
+// resign returns tok with its claims and kid unchanged, signed anew with
+// method and the server's own signing key (as kept in the store).
+func (m *tokenMinter) resign(method jwt.SigningMethod, tok string) string {
+	m.t.Helper()
+	pemBytes, err := m.store.Secret(context.Background(), auth.SigningKeySecret, func() ([]byte, error) {
+		return nil, errors.New("no signing key yet")
+	})
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	block, _ := pem.Decode(pemBytes)
+	if block == nil {
+		m.t.Fatal("signing key is not PEM")
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	key, ok := k.(*rsa.PrivateKey)
+	if !ok {
+		m.t.Fatalf("signing key is a %T", k)
+	}
+	var c jwt.MapClaims
+	orig, _, err := jwt.NewParser().ParseUnverified(tok, &c)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	t := jwt.NewWithClaims(method, c)
+	t.Header["kid"] = orig.Header["kid"]
+	signed, err := t.SignedString(key)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	return signed
 }
 
 func (m *tokenMinter) mint(o auth.MintOptions) string {
