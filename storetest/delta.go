@@ -122,6 +122,42 @@ func testDeltaFirstRound(t *testing.T, s contactgraph.Store, _ *Clock) {
 	}
 }
 
+// testDeltaPageBoundary checks More at the edge of a page: a page that
+// takes the last entries of a round says there are no more, also when they
+// exactly fill it.
+func testDeltaPageBoundary(t *testing.T, s contactgraph.Store, _ *Clock) {
+	mb := mailbox(t, s, "alice@contoso.com")
+	for i := 0; i < 4; i++ {
+		must(s.CreateContact(ctx(), mb, mb.RootID, contactIn(t, fmt.Sprintf(`{"givenName":"C%d"}`, i))))
+	}
+	for _, tt := range []struct {
+		limit int
+		pages []int // changes per page; every page but the last has More
+	}{
+		{limit: 5, pages: []int{4}},
+		{limit: 4, pages: []int{4}},
+		{limit: 3, pages: []int{3, 1}},
+		{limit: 2, pages: []int{2, 2}},
+	} {
+		q := contactgraph.ChangeQuery{Limit: tt.limit}
+		var got []int
+		for len(got) <= len(tt.pages) {
+			p := must(s.ContactChanges(ctx(), mb, mb.RootID, q))
+			got = append(got, len(p.Changes))
+			if more := len(got) < len(tt.pages); p.More != more {
+				t.Fatalf("limit %d, page %d: More %v, want %v", tt.limit, len(got), p.More, more)
+			}
+			if !p.More {
+				break
+			}
+			q.Until, q.After = p.Until, p.Last
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tt.pages) {
+			t.Fatalf("limit %d: pages of %v changes, want %v", tt.limit, got, tt.pages)
+		}
+	}
+}
+
 func testDeltaLaterRounds(t *testing.T, s contactgraph.Store, _ *Clock) {
 	mb := mailbox(t, s, "alice@contoso.com")
 	other := must(s.CreateFolder(ctx(), mb, "", folderIn("Other")))

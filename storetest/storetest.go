@@ -61,6 +61,7 @@ func Run(t *testing.T, open NewStore) {
 		{"DeltaFirstRound", testDeltaFirstRound},
 		{"DeltaLaterRounds", testDeltaLaterRounds},
 		{"DeltaUpperBound", testDeltaUpperBound},
+		{"DeltaPageBoundary", testDeltaPageBoundary},
 		{"DeltaFolders", testDeltaFolders},
 		{"DeltaDeletedFolder", testDeltaDeletedFolder},
 		{"DeltaRecreatedUser", testDeltaRecreatedUser},
