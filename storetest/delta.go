@@ -293,6 +293,33 @@ func testDeltaFolders(t *testing.T, s contactgraph.Store, _ *Clock) {
 	}
 }
 
+// testDeltaFolderFirstRound checks that a first folder round, flat or of
+// one parent, carries no tombstones for folders deleted before it.
+func testDeltaFolderFirstRound(t *testing.T, s contactgraph.Store, _ *Clock) {
+	mb := mailbox(t, s, "alice@contoso.com")
+	a := must(s.CreateFolder(ctx(), mb, "", folderIn("A")))
+	b := must(s.CreateFolder(ctx(), mb, a.ID, folderIn("B")))
+	c := must(s.CreateFolder(ctx(), mb, a.ID, folderIn("C")))
+	if err := s.DeleteFolder(ctx(), mb, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	for parent, want := range map[string][]string{"": {a.ID, c.ID}, a.ID: {c.ID}} {
+		p := must(s.FolderChanges(ctx(), mb, parent, contactgraph.ChangeQuery{Limit: 10}))
+		var got []string
+		for _, ch := range p.Changes {
+			if ch.Removed {
+				t.Fatalf("parent %q: a first round must not carry tombstones: %+v", parent, ch)
+			}
+			got = append(got, ch.ID)
+		}
+		sort.Strings(got)
+		sort.Strings(want)
+		if fmt.Sprint(got) != fmt.Sprint(want) || p.More {
+			t.Fatalf("parent %q: first round %v (more %v), want %v", parent, got, p.More, want)
+		}
+	}
+}
+
 func testDeltaDeletedFolder(t *testing.T, s contactgraph.Store, _ *Clock) {
 	mb := mailbox(t, s, "alice@contoso.com")
 	f := must(s.CreateFolder(ctx(), mb, "", folderIn("F")))

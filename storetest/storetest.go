@@ -63,6 +63,7 @@ func Run(t *testing.T, open NewStore) {
 		{"DeltaUpperBound", testDeltaUpperBound},
 		{"DeltaPageBoundary", testDeltaPageBoundary},
 		{"DeltaFolders", testDeltaFolders},
+		{"DeltaFolderFirstRound", testDeltaFolderFirstRound},
 		{"DeltaDeletedFolder", testDeltaDeletedFolder},
 		{"DeltaRecreatedUser", testDeltaRecreatedUser},
 		{"Prune", testPrune},
@@ -70,6 +71,7 @@ func Run(t *testing.T, open NewStore) {
 		{"OrgContacts", testOrgContacts},
 		{"OrgDelta", testOrgDelta},
 		{"OrgPrune", testOrgPrune},
+		{"OrgPruneAtOnce", testOrgPruneAtOnce},
 		{"OrgConcurrentMirror", testOrgConcurrentMirror},
 	}
 	for _, tt := range tests {
