@@ -94,3 +94,25 @@ func TestCache(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheDefaultSize checks that size 0 means DefaultCacheSize, not a
+// cache that keeps nothing: tokens used in turn are each verified once.
+func TestCacheDefaultSize(t *testing.T) {
+	l := newLocal(t, LocalOptions{Now: at(t0)})
+	inner := &countingAuth{next: l}
+	c := NewCache(inner, 0, at(t0))
+	var toks []string
+	for _, upn := range []string{"a@contoso.com", "b@contoso.com", "c@contoso.com"} {
+		toks = append(toks, mint(t, l, MintOptions{TenantName: "contoso", UPN: upn, Scopes: []string{"Contacts.Read"}}))
+	}
+	for i := 0; i < 2; i++ {
+		for _, tok := range toks {
+			if _, err := c.Authenticate(context.Background(), tok); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n := inner.calls.Load(); n != int32(len(toks)) {
+		t.Fatalf("%d verifications for %d tokens used twice each, want %d", n, len(toks), len(toks))
+	}
+}

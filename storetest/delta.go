@@ -122,6 +122,42 @@ func testDeltaFirstRound(t *testing.T, s contactgraph.Store, _ *Clock) {
 	}
 }
 
+// testDeltaPageBoundary checks More at the edge of a page: a page that
+// takes the last entries of a round says there are no more, also when they
+// exactly fill it.
+func testDeltaPageBoundary(t *testing.T, s contactgraph.Store, _ *Clock) {
+	mb := mailbox(t, s, "alice@contoso.com")
+	for i := 0; i < 4; i++ {
+		must(s.CreateContact(ctx(), mb, mb.RootID, contactIn(t, fmt.Sprintf(`{"givenName":"C%d"}`, i))))
+	}
+	for _, tt := range []struct {
+		limit int
+		pages []int // changes per page; every page but the last has More
+	}{
+		{limit: 5, pages: []int{4}},
+		{limit: 4, pages: []int{4}},
+		{limit: 3, pages: []int{3, 1}},
+		{limit: 2, pages: []int{2, 2}},
+	} {
+		q := contactgraph.ChangeQuery{Limit: tt.limit}
+		var got []int
+		for len(got) <= len(tt.pages) {
+			p := must(s.ContactChanges(ctx(), mb, mb.RootID, q))
+			got = append(got, len(p.Changes))
+			if more := len(got) < len(tt.pages); p.More != more {
+				t.Fatalf("limit %d, page %d: More %v, want %v", tt.limit, len(got), p.More, more)
+			}
+			if !p.More {
+				break
+			}
+			q.Until, q.After = p.Until, p.Last
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tt.pages) {
+			t.Fatalf("limit %d: pages of %v changes, want %v", tt.limit, got, tt.pages)
+		}
+	}
+}
+
 func testDeltaLaterRounds(t *testing.T, s contactgraph.Store, _ *Clock) {
 	mb := mailbox(t, s, "alice@contoso.com")
 	other := must(s.CreateFolder(ctx(), mb, "", folderIn("Other")))
@@ -254,6 +290,33 @@ func testDeltaFolders(t *testing.T, s contactgraph.Store, _ *Clock) {
 	folderRound(t, s, mb, "", pos, 2, all)
 	if len(all) != 1 || all[a.ID] == "" {
 		t.Fatalf("after deleting C with B inside: %v", all)
+	}
+}
+
+// testDeltaFolderFirstRound checks that a first folder round, flat or of
+// one parent, carries no tombstones for folders deleted before it.
+func testDeltaFolderFirstRound(t *testing.T, s contactgraph.Store, _ *Clock) {
+	mb := mailbox(t, s, "alice@contoso.com")
+	a := must(s.CreateFolder(ctx(), mb, "", folderIn("A")))
+	b := must(s.CreateFolder(ctx(), mb, a.ID, folderIn("B")))
+	c := must(s.CreateFolder(ctx(), mb, a.ID, folderIn("C")))
+	if err := s.DeleteFolder(ctx(), mb, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	for parent, want := range map[string][]string{"": {a.ID, c.ID}, a.ID: {c.ID}} {
+		p := must(s.FolderChanges(ctx(), mb, parent, contactgraph.ChangeQuery{Limit: 10}))
+		var got []string
+		for _, ch := range p.Changes {
+			if ch.Removed {
+				t.Fatalf("parent %q: a first round must not carry tombstones: %+v", parent, ch)
+			}
+			got = append(got, ch.ID)
+		}
+		sort.Strings(got)
+		sort.Strings(want)
+		if fmt.Sprint(got) != fmt.Sprint(want) || p.More {
+			t.Fatalf("parent %q: first round %v (more %v), want %v", parent, got, p.More, want)
+		}
 	}
 }
 

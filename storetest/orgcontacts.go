@@ -175,6 +175,34 @@ func testOrgPrune(t *testing.T, s contactgraph.Store, clock *Clock) {
 	wantCode(t, err, contactgraph.ESyncStateExpired)
 }
 
+// testOrgPruneAtOnce checks one Prune with every retention set: it purges
+// and removes old tombstones in the same call, and counts both.
+func testOrgPruneAtOnce(t *testing.T, s contactgraph.Store, clock *Clock) {
+	a := must(s.CreateOrgContact(ctx(), tenant, orgIn(t, `{"displayName":"A"}`)))
+	b := must(s.CreateOrgContact(ctx(), tenant, orgIn(t, `{"displayName":"B"}`)))
+	_, old := orgRound(t, s, nil, 0, 10)
+	if err := s.DeleteOrgContact(ctx(), tenant, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(23 * 24 * time.Hour)
+	if err := s.DeleteOrgContact(ctx(), tenant, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(8 * 24 * time.Hour) // a was deleted 31 days ago, b 8
+	n := must(s.Prune(ctx(), contactgraph.Retention{
+		PurgeDeleted: clock.Now().Add(-30 * 24 * time.Hour),
+		Directory:    clock.Now().Add(-7 * 24 * time.Hour),
+	}))
+	_, err := s.DeletedOrgContact(ctx(), tenant, a.ID)
+	wantCode(t, err, contactgraph.ENotFound)
+	must(s.DeletedOrgContact(ctx(), tenant, b.ID))
+	if n < 2 {
+		t.Fatalf("pruned %d, want the purged contact and the old tombstones", n)
+	}
+	_, err = s.OrgContactChanges(ctx(), tenant, nil, contactgraph.ChangeQuery{Since: old, After: old, Limit: 10})
+	wantCode(t, err, contactgraph.ESyncStateExpired)
+}
+
 // orgMirror applies org contact changes to a mirror of property maps.
 // With minimal, only the returned properties are applied.
 func orgApply(m map[string]map[string]json.RawMessage, ch contactgraph.OrgContactChange, since int64, minimal bool) {
