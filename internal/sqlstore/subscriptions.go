@@ -33,23 +33,31 @@ func watchScope(w contactgraph.Watched) (string, int, error) {
 	return "", 0, fmt.Errorf("watch: unknown collection %q", w.Collection)
 }
 
-// subscriptionDoc is how a subscription is kept in subscriptions.doc.
-type subscriptionDoc struct {
-	contactgraph.Subscription
+// readSubscription reads a subscription by id, of the tenant when tenantID
+// is not empty. ENotFound.
+func (s *Store) readSubscription(ctx context.Context, x querier, tenantID, id string) (contactgraph.Subscription, error) {
+	q, args := `SELECT doc FROM subscriptions WHERE id = ?`, []any{id}
+	if tenantID != "" {
+		q, args = q+` AND tenant_id = ?`, append(args, tenantID)
+	}
+	sub, err := scanSubscription(s.queryRow(ctx, x, q, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return sub, subscriptionNotFound()
+	}
+	return sub, err
 }
 
-const subscriptionCols = `doc`
-
+// scanSubscription decodes a subscription kept as JSON in subscriptions.doc.
 func scanSubscription(row interface{ Scan(...any) error }) (contactgraph.Subscription, error) {
 	var doc string
+	var sub contactgraph.Subscription
 	if err := row.Scan(&doc); err != nil {
-		return contactgraph.Subscription{}, err
+		return sub, err
 	}
-	var d subscriptionDoc
-	if err := json.Unmarshal([]byte(doc), &d); err != nil {
-		return contactgraph.Subscription{}, fmt.Errorf("decode subscription: %w", err)
+	if err := json.Unmarshal([]byte(doc), &sub); err != nil {
+		return sub, fmt.Errorf("decode subscription: %w", err)
 	}
-	return d.Subscription, nil
+	return sub, nil
 }
 
 func subscriptionNotFound() error {
@@ -64,7 +72,7 @@ func (s *Store) CreateSubscription(ctx context.Context, sub contactgraph.Subscri
 	if err != nil {
 		return sub, err
 	}
-	doc, err := json.Marshal(subscriptionDoc{sub})
+	doc, err := json.Marshal(sub)
 	if err != nil {
 		return sub, err
 	}
@@ -99,16 +107,12 @@ func (s *Store) CreateSubscription(ctx context.Context, sub contactgraph.Subscri
 
 // Subscription implements contactgraph.SubscriptionStore.
 func (s *Store) Subscription(ctx context.Context, tenantID, id string) (contactgraph.Subscription, error) {
-	sub, err := scanSubscription(s.queryRow(ctx, s.rq(), `SELECT `+subscriptionCols+` FROM subscriptions WHERE id = ? AND tenant_id = ?`, id, tenantID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return sub, subscriptionNotFound()
-	}
-	return sub, err
+	return s.readSubscription(ctx, s.rq(), tenantID, id)
 }
 
 // ListSubscriptions implements contactgraph.SubscriptionStore.
 func (s *Store) ListSubscriptions(ctx context.Context, tenantID, appID, userID string, p contactgraph.Page) ([]contactgraph.Subscription, error) {
-	q := `SELECT ` + subscriptionCols + ` FROM subscriptions WHERE tenant_id = ? AND app_id = ? AND id > ?`
+	q := `SELECT doc FROM subscriptions WHERE tenant_id = ? AND app_id = ? AND id > ?`
 	args := []any{tenantID, appID, p.After}
 	if userID != "" {
 		q += ` AND user_id = ?`
@@ -135,10 +139,7 @@ func (s *Store) RenewSubscription(ctx context.Context, tenantID, id string, expi
 	var sub contactgraph.Subscription
 	err := s.write(ctx, func(tx *conn) error {
 		var err error
-		sub, err = scanSubscription(s.queryRow(ctx, tx, `SELECT `+subscriptionCols+` FROM subscriptions WHERE id = ? AND tenant_id = ?`, id, tenantID))
-		if errors.Is(err, sql.ErrNoRows) {
-			return subscriptionNotFound()
-		}
+		sub, err = s.readSubscription(ctx, tx, tenantID, id)
 		if err != nil {
 			return err
 		}
@@ -148,7 +149,7 @@ func (s *Store) RenewSubscription(ctx context.Context, tenantID, id string, expi
 		if !tokenExpires.IsZero() {
 			sub.TokenExpires = tokenExpires
 		}
-		doc, err := json.Marshal(subscriptionDoc{sub})
+		doc, err := json.Marshal(sub)
 		if err != nil {
 			return err
 		}
@@ -214,7 +215,7 @@ func (s *Store) endSubscriptions(ctx context.Context, tx *conn, tenantID, owner 
 			rows.Close()
 			return fmt.Errorf("end subscriptions: %w", err)
 		}
-		var d subscriptionDoc
+		var d contactgraph.Subscription
 		if err := json.Unmarshal([]byte(doc), &d); err != nil {
 			rows.Close()
 			return fmt.Errorf("end subscriptions: %w", err)
@@ -330,8 +331,8 @@ func (s *Store) fillNotifications(ctx context.Context, tx *conn, out []contactgr
 		}
 	}
 	for id := range subs {
-		sub, err := scanSubscription(s.queryRow(ctx, tx, `SELECT `+subscriptionCols+` FROM subscriptions WHERE id = ?`, id))
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		sub, err := s.readSubscription(ctx, tx, "", id)
+		if err != nil && !errors.Is(err, contactgraph.ErrNotFound) {
 			return fmt.Errorf("claim notifications: %w", err)
 		}
 		subs[id] = sub
@@ -411,8 +412,8 @@ func (s *Store) DropNotifications(ctx context.Context, owner string, keys []cont
 				continue // a dropped lifecycle notification raises no other
 			}
 			seen[k.SubscriptionID] = true
-			sub, err := scanSubscription(s.queryRow(ctx, tx, `SELECT `+subscriptionCols+` FROM subscriptions WHERE id = ?`, k.SubscriptionID))
-			if errors.Is(err, sql.ErrNoRows) {
+			sub, err := s.readSubscription(ctx, tx, "", k.SubscriptionID)
+			if errors.Is(err, contactgraph.ErrNotFound) {
 				continue
 			}
 			if err != nil {
