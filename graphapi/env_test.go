@@ -23,6 +23,7 @@ type env struct {
 	t      *testing.T
 	srv    *httptest.Server
 	store  contactgraph.Store
+	db     *sqlite.DB // store, for its Wake hook
 	tokens *tokenMinter
 	logs   *lockedBuffer
 }
@@ -36,7 +37,7 @@ func newEnv(t *testing.T, opts ...func(*Config)) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	e := &env{t: t, store: db, logs: &lockedBuffer{}}
+	e := &env{t: t, store: db, db: db, logs: &lockedBuffer{}}
 	e.tokens = newTokenMinter(t, db)
 	cfg := Config{
 		Store:        db,

@@ -38,11 +38,13 @@ func familyOf(r *http.Request) family {
 // Codes of the HTTP layer itself: conditions no store can produce. They
 // share the one error table with the domain codes.
 const (
-	eBadRequest          contactgraph.Code = "graphapi_bad_request"          // unknown segment, bad version, /me with an app token
-	eMethodNotAllowed    contactgraph.Code = "graphapi_method_not_allowed"   // 405
-	eDeleteDistinguished contactgraph.Code = "graphapi_delete_distinguished" // delete of the default folder
-	eChangeDistinguished contactgraph.Code = "graphapi_change_distinguished" // rename or move of the default folder
-	eUnsupportedEncoding contactgraph.Code = "graphapi_unsupported_encoding" // Content-Encoding other than gzip or identity
+	eBadRequest           contactgraph.Code = "graphapi_bad_request"            // unknown segment, bad version, /me with an app token
+	eMethodNotAllowed     contactgraph.Code = "graphapi_method_not_allowed"     // 405
+	eDeleteDistinguished  contactgraph.Code = "graphapi_delete_distinguished"   // delete of the default folder
+	eChangeDistinguished  contactgraph.Code = "graphapi_change_distinguished"   // rename or move of the default folder
+	eUnsupportedEncoding  contactgraph.Code = "graphapi_unsupported_encoding"   // Content-Encoding other than gzip or identity
+	eInvalidRequest       contactgraph.Code = "graphapi_invalid_request"        // a subscription's body, resource or validation handshake
+	eSubscriptionNotFound contactgraph.Code = "graphapi_subscription_not_found" // no such subscription of the caller
 )
 
 // graphCode is one row of the error table.
@@ -120,6 +122,12 @@ var errorTable = map[contactgraph.Code][2]graphCode{
 	eChangeDistinguished: {
 		{400, "ErrorCannotMoveOrCopyDistinguishedFolder", "The default contacts folder cannot be renamed or moved."},
 		{400, "ErrorCannotMoveOrCopyDistinguishedFolder", "The default contacts folder cannot be renamed or moved."}},
+	eInvalidRequest: {
+		{400, "InvalidRequest", "The request is invalid."},
+		{400, "InvalidRequest", "The request is invalid."}},
+	eSubscriptionNotFound: {
+		{404, "ResourceNotFound", "The object was not found."},
+		{404, "ResourceNotFound", "The object was not found."}},
 	eUnsupportedEncoding: {
 		{415, "UnsupportedMediaType", "The Content-Encoding of the request is not supported."},
 		{415, "Request_UnsupportedMediaType", "The Content-Encoding of the request is not supported."}},

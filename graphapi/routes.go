@@ -13,23 +13,26 @@ import (
 type kind int
 
 const (
-	kUsers              kind = iota + 1 // /users
-	kUser                               // /users/{id|upn}
-	kFolders                            // {mailbox}/contactFolders, …/contactFolders/{id}/childFolders
-	kFolder                             // {mailbox}/contactFolders/{id}, …/childFolders/{id}
-	kFolderDelta                        // {mailbox}/contactFolders/delta, …/childFolders/delta
-	kContacts                           // {mailbox}/contacts, …/contactFolders/{id}/contacts
-	kContact                            // {mailbox}/contacts/{id}, …/contactFolders/{id}/contacts/{id}
-	kContactDelta                       // {mailbox}/contacts/delta, …/contactFolders/{id}/contacts/delta
-	kOrgContacts                        // /contacts
-	kOrgContact                         // /contacts/{id}
-	kOrgDelta                           // /contacts/delta
-	kDeletedOrgContacts                 // /directory/deletedItems/microsoft.graph.orgContact
-	kDeletedItem                        // /directory/deletedItems/{id}
-	kDeletedItemRestore                 // /directory/deletedItems/{id}/restore
-	kFoldersCount                       // {mailbox}/contactFolders/$count, …/childFolders/$count
-	kContactsCount                      // {mailbox}/contacts/$count, …/contactFolders/{id}/contacts/$count
-	kOrgCount                           // /contacts/$count
+	kUsers                   kind = iota + 1 // /users
+	kUser                                    // /users/{id|upn}
+	kFolders                                 // {mailbox}/contactFolders, …/contactFolders/{id}/childFolders
+	kFolder                                  // {mailbox}/contactFolders/{id}, …/childFolders/{id}
+	kFolderDelta                             // {mailbox}/contactFolders/delta, …/childFolders/delta
+	kContacts                                // {mailbox}/contacts, …/contactFolders/{id}/contacts
+	kContact                                 // {mailbox}/contacts/{id}, …/contactFolders/{id}/contacts/{id}
+	kContactDelta                            // {mailbox}/contacts/delta, …/contactFolders/{id}/contacts/delta
+	kOrgContacts                             // /contacts
+	kOrgContact                              // /contacts/{id}
+	kOrgDelta                                // /contacts/delta
+	kDeletedOrgContacts                      // /directory/deletedItems/microsoft.graph.orgContact
+	kDeletedItem                             // /directory/deletedItems/{id}
+	kDeletedItemRestore                      // /directory/deletedItems/{id}/restore
+	kFoldersCount                            // {mailbox}/contactFolders/$count, …/childFolders/$count
+	kContactsCount                           // {mailbox}/contacts/$count, …/contactFolders/{id}/contacts/$count
+	kOrgCount                                // /contacts/$count
+	kSubscriptions                           // /subscriptions
+	kSubscription                            // /subscriptions/{id}
+	kSubscriptionReauthorize                 // /subscriptions/{id}/reauthorize
 )
 
 // Permission sets of the routes: a principal needs any one of them.
@@ -50,7 +53,13 @@ var (
 	// optsListNoCount: deleted items support no $count.
 	optsListNoCount = []string{optSelect, optTop, optSkipToken}
 	optsDelta       []string // nil: the delta handler checks its options itself
+	// optsPaging: GET /subscriptions takes no option but the $skiptoken of its own nextLinks.
+	optsPaging = []string{optSkipToken}
 )
+
+// permAny marks a route any authenticated principal may call; the
+// handler scopes what it answers to the caller.
+var permAny = []string{}
 
 // route is one row of the route table.
 type route struct {
@@ -98,6 +107,13 @@ var routes = []route{
 	{kDeletedItem, http.MethodGet, permOrgRead, optsItem, (*Server).getDeletedItem},
 	{kDeletedItem, http.MethodDelete, permOrgWrite, optsNone, (*Server).purgeDeletedItem},
 	{kDeletedItemRestore, http.MethodPost, permOrgWrite, optsNone, (*Server).restoreDeletedItem},
+
+	{kSubscriptions, http.MethodGet, permAny, optsPaging, (*Server).listSubscriptions},
+	{kSubscriptions, http.MethodPost, permAny, optsNone, (*Server).createSubscription},
+	{kSubscription, http.MethodGet, permAny, optsNone, (*Server).getSubscription},
+	{kSubscription, http.MethodPatch, permAny, optsNone, (*Server).updateSubscription},
+	{kSubscription, http.MethodDelete, permAny, optsNone, (*Server).deleteSubscription},
+	{kSubscriptionReauthorize, http.MethodPost, permAny, optsNone, (*Server).reauthorizeSubscription},
 }
 
 // family returns the API family of a shape: directory for /users and org
@@ -108,6 +124,12 @@ func (k kind) family() family {
 		return directory
 	}
 	return outlook
+}
+
+// subscription reports whether k is a /subscriptions shape: Outlook's
+// error codes, but no mailbox in the path.
+func (k kind) subscription() bool {
+	return k == kSubscriptions || k == kSubscription || k == kSubscriptionReauthorize
 }
 
 // lookupRoute returns the row for k and method, or the methods k allows.
@@ -190,7 +212,7 @@ func splitPath(escaped string) ([]string, error) {
 }
 
 // keyedSegments are the navigation names that take a key in parentheses.
-var keyedSegments = []string{"users", "contactFolders", "childFolders", "contacts"}
+var keyedSegments = []string{"users", "contactFolders", "childFolders", "contacts", "subscriptions"}
 
 // splitKey splits name('key') or name(key) for a keyed navigation name.
 // Quotes around the key are removed and doubled quotes inside undone.
@@ -258,6 +280,8 @@ func parseTarget(segs []string) (target, error) {
 		return parseOrgContacts(t, segs[1:])
 	case is(segs[0], "directory"):
 		return parseDirectory(t, segs[1:])
+	case is(segs[0], "subscriptions"):
+		return parseSubscriptions(t, segs[1:])
 	default:
 		return t, noSegment(segs[0])
 	}
@@ -293,6 +317,21 @@ func parseDirectory(t target, segs []string) (target, error) {
 		t.kind, t.item = kDeletedItem, segs[0]
 	case len(segs) == 2 && (is(segs[1], "restore") || is(segs[1], "microsoft.graph.restore")):
 		t.kind, t.item = kDeletedItemRestore, segs[0]
+	default:
+		return t, noSegment(segs[len(segs)-1])
+	}
+	return t, nil
+}
+
+// parseSubscriptions parses what follows /subscriptions.
+func parseSubscriptions(t target, segs []string) (target, error) {
+	switch {
+	case len(segs) == 0:
+		t.kind = kSubscriptions
+	case len(segs) == 1:
+		t.kind, t.item = kSubscription, segs[0]
+	case len(segs) == 2 && (is(segs[1], "reauthorize") || is(segs[1], "microsoft.graph.reauthorize")):
+		t.kind, t.item = kSubscriptionReauthorize, segs[0]
 	default:
 		return t, noSegment(segs[len(segs)-1])
 	}
@@ -428,12 +467,12 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, p contactgraph.Pr
 		s.writeError(w, r, err)
 		return
 	}
-	if t.kind.family() == outlook {
+	if t.kind.family() == outlook && !t.kind.subscription() {
 		if err := s.openMailbox(r, c, rt.perms); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-	} else if !p.Has(rt.perms...) {
+	} else if len(rt.perms) > 0 && !p.Has(rt.perms...) {
 		s.writeError(w, r, forbidden(directory))
 		return
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/contactgraph/contactgraph"
+	"github.com/contactgraph/contactgraph/notify"
 )
 
 // Authenticator verifies a bearer token and returns its principal. An
@@ -48,7 +49,25 @@ type Config struct {
 	// Logger receives internal errors with their request-id. Default slog.Default().
 	Logger *slog.Logger
 	// Emulator turns on the emulator controls under /emulator (see emulator.go).
+	// It also allows http notification URLs and receivers on loopback and
+	// private addresses, as a local emulator needs.
 	Emulator bool
+
+	// AllowHTTPNotifications accepts http:// notification URLs; Graph
+	// accepts https only.
+	AllowHTTPNotifications bool
+	// NotificationClient makes the validation requests of new
+	// subscriptions. Default: a client through notify.Guard (loopback and
+	// private addresses allowed only under Emulator), with ValidationTimeout.
+	NotificationClient *http.Client
+	// ValidationTimeout is how long a receiver has to answer the
+	// validation request. Default 10 s, as in Graph.
+	ValidationTimeout time.Duration
+	// SubscriptionLifetime and RichSubscriptionLifetime cap how far ahead a
+	// subscription may expire, without and with resource data. Defaults
+	// 10,080 and 1,440 minutes, as Graph's Outlook contacts.
+	SubscriptionLifetime     time.Duration
+	RichSubscriptionLifetime time.Duration
 }
 
 // Defaults of Config.
@@ -70,6 +89,8 @@ type Server struct {
 	base  string // base URL from cfg.PublicURL, "" when taken from requests
 	delta deltaState
 	emu   *emulator // nil unless Config.Emulator
+	// outbound makes the validation requests of new subscriptions.
+	outbound *http.Client
 }
 
 // New returns a Server for cfg. It fails when Store or Auth is missing or
@@ -99,10 +120,25 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.ValidationTimeout <= 0 {
+		cfg.ValidationTimeout = DefaultValidationTimeout
+	}
+	if cfg.SubscriptionLifetime <= 0 {
+		cfg.SubscriptionLifetime = DefaultSubscriptionLifetime
+	}
+	if cfg.RichSubscriptionLifetime <= 0 {
+		cfg.RichSubscriptionLifetime = DefaultRichSubscriptionLifetime
+	}
+	if cfg.Emulator {
+		cfg.AllowHTTPNotifications = true
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger}
+	s := &Server{cfg: cfg, log: cfg.Logger, outbound: cfg.NotificationClient}
+	if s.outbound == nil {
+		s.outbound = (&notify.Guard{AllowPrivate: cfg.Emulator}).Client(cfg.ValidationTimeout)
+	}
 	if cfg.PublicURL != "" {
 		u, err := url.Parse(cfg.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
