@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/contactgraph/contactgraph"
 	"github.com/contactgraph/contactgraph/auth"
 	"github.com/contactgraph/contactgraph/graphapi"
+	"github.com/contactgraph/contactgraph/notify"
 	"github.com/contactgraph/contactgraph/postgres"
 	"github.com/contactgraph/contactgraph/sqlite"
 )
@@ -42,6 +44,8 @@ type serveConfig struct {
 	DemoUser      string
 	ShutdownAfter time.Duration
 	Emulator      bool
+	Notify        notifyConfig
+	allow         []netip.Prefix // Notify.Allow, parsed
 }
 
 func (m *Main) serveFlags(args []string) (serveConfig, error) {
@@ -68,7 +72,12 @@ func (m *Main) serveFlags(args []string) (serveConfig, error) {
 	fs.StringVar(&c.DemoUser, "demo-user", m.env("DEMO_USER", "demo@contoso.com"), "user of the token printed at start")
 	fs.BoolVar(&c.Emulator, "emulator", m.env("EMULATOR", "") == "true" || m.env("EMULATOR", "") == "1", "turn on the emulator controls under /emulator (fault injection, forced resync, token expiry, tenant reset, seeding) for callers with Emulator.Control (env CONTACTGRAPH_EMULATOR)")
 	fs.DurationVar(&c.ShutdownAfter, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
+	m.notifyFlags(fs, &c.Notify)
 	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	var err error
+	if c.allow, err = c.Notify.check(); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
@@ -145,6 +154,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		authn = auth.Chain{issuer, ext} // local first: its tokens never cost a JWKS refresh
 	}
 	authn = auth.NewCache(authn, 0, nil) // a token is verified once, then remembered until its exp
+	guard := &notify.Guard{AllowPrivate: cfg.Emulator, Allow: cfg.allow}
 	api, err := graphapi.New(graphapi.Config{
 		Store:              store,
 		Auth:               authn,
@@ -156,6 +166,12 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		RoundLifetime:      cfg.RoundLifetime,
 		Logger:             logger,
 		Emulator:           cfg.Emulator,
+
+		AllowHTTPNotifications:   cfg.Notify.AllowHTTP,
+		NotificationClient:       guard.Client(cfg.Notify.ValidationTimeout),
+		ValidationTimeout:        cfg.Notify.ValidationTimeout,
+		SubscriptionLifetime:     cfg.Notify.Lifetime,
+		RichSubscriptionLifetime: cfg.Notify.RichLifetime,
 	})
 	if err != nil {
 		return err
@@ -207,6 +223,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 
 	go m.pruneLoop(ctx, store, cfg, logger)
+	sendCtx, stopSending := context.WithCancel(context.WithoutCancel(ctx))
+	_, senderDone := startSender(sendCtx, store, guard, cfg.Notify, logger)
+	defer func() { stopSending(); senderDone() }()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/contactgraph/contactgraph/client"
+)
+
+// TestServeDeliversNotifications: serve --emulator validates a receiver
+// made with the client package, and its sender posts a contact's creation
+// to it, woken by the commit.
+func TestServeDeliversNotifications(t *testing.T) {
+	s := startServe(t, "--emulator")
+	tok := mintToken(t, s.db, "--tenant", "contoso", "--user", "ada@contoso.com", "--scopes", "Contacts.ReadWrite")
+	got := make(chan client.Notifications, 10)
+	rc := &client.Receiver{ClientState: "cs-1", Handle: func(_ context.Context, n client.Notifications) error {
+		got <- n
+		return nil
+	}}
+	hook := httptest.NewServer(rc)
+	defer hook.Close()
+
+	post := func(path string, body any) map[string]any {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest(http.MethodPost, s.base+path, bytes.NewReader(b))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		json.NewDecoder(resp.Body).Decode(&m)
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("POST %s: %d %v", path, resp.StatusCode, m)
+		}
+		return m
+	}
+	sub := post("/subscriptions", map[string]any{
+		"changeType": "created", "notificationUrl": hook.URL, "resource": "me/contacts",
+		"expirationDateTime": time.Now().Add(time.Hour).Format(time.RFC3339), "clientState": "cs-1",
+	})
+	c := post("/me/contacts", map[string]any{"displayName": "Ada"})
+	select {
+	case n := <-got:
+		if len(n.Value) != 1 || n.Value[0].SubscriptionID != sub["id"] || n.Value[0].ChangeType != "created" || n.Value[0].ResourceData.ID != c["id"] {
+			t.Errorf("notification %+v", n.Value)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no notification within 10 s")
+	}
+}
+
+// TestServeNotificationFlags: without --emulator or
+// --notification-allow a receiver on loopback is refused.
+func TestServeNotificationFlags(t *testing.T) {
+	s := startServe(t, "--allow-http-notifications")
+	tok := mintToken(t, s.db, "--tenant", "contoso", "--user", "ada@contoso.com", "--scopes", "Contacts.Read")
+	hook := httptest.NewServer(&client.Receiver{})
+	defer hook.Close()
+	body, _ := json.Marshal(map[string]any{
+		"changeType": "created", "notificationUrl": hook.URL, "resource": "me/contacts",
+		"expirationDateTime": time.Now().Add(time.Hour).Format(time.RFC3339),
+	})
+	status := func(base string) int {
+		req, _ := http.NewRequest(http.MethodPost, base+"/subscriptions", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := status(s.base); got != http.StatusBadRequest {
+		t.Errorf("loopback receiver without --notification-allow: %d, want 400", got)
+	}
+	allowed := startServe(t, "--allow-http-notifications", "--notification-allow", "127.0.0.0/8")
+	tok = mintToken(t, allowed.db, "--tenant", "contoso", "--user", "ada@contoso.com", "--scopes", "Contacts.Read")
+	if got := status(allowed.base); got != http.StatusCreated {
+		t.Errorf("loopback receiver with --notification-allow 127.0.0.0/8: %d, want 201", got)
+	}
+	m := &Main{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, Getenv: func(string) string { return "" }}
+	for _, args := range [][]string{{"--notification-allow", "not-a-range"}, {"--notification-workers", "0"}} {
+		if _, err := m.serveFlags(args); err == nil {
+			t.Errorf("serve %v must fail", args)
+		}
+	}
+}
