@@ -49,6 +49,7 @@ commands:
   cert    print the TLS certificate that serve --tls uses
   seed    write generated contacts and org contacts into the store
   sync    mirror a Graph delta collection into a local file
+  receive a webhook receiver that prints the change notifications it gets
 
 Run 'contactgraph <command> -h' for a command's flags.
 `
@@ -70,6 +71,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.seed(ctx, args[1:])
 	case "sync":
 		return m.sync(ctx, args[1:])
+	case "receive":
+		return m.receive(ctx, args[1:])
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil

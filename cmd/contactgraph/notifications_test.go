@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,6 +96,36 @@ func TestServeNotificationFlags(t *testing.T) {
 	for _, args := range [][]string{{"--notification-allow", "not-a-range"}, {"--notification-workers", "0"}} {
 		if _, err := m.serveFlags(args); err == nil {
 			t.Errorf("serve %v must fail", args)
+		}
+	}
+}
+
+var notificationsRE = regexp.MustCompile("(?s)<!-- notifications:begin -->\\s*```sh\\n(.*?)```\\s*<!-- notifications:end -->")
+
+// TestReadmeNotifications runs the README's subscription walkthrough, as
+// pasted, against serve --emulator, and checks the receiver's output.
+func TestReadmeNotifications(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := notificationsRE.FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("README.md has no notifications block")
+	}
+	s := startServe(t, "--emulator")
+	tok := mintToken(t, s.db, "--tenant", "contoso", "--user", "demo@contoso.com", "--scopes", "Contacts.ReadWrite")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // a free port for the receiver
+	out := bash(t, "../..", string(m[1]), "BASE="+s.base, "TOKEN="+tok, "RECEIVER="+addr)
+	for _, want := range []string{`"@odata.context":"` + s.base + `/$metadata#subscriptions/$entity"`, `"clientState":null`,
+		`"changeType":"created"`, `"changeType":"updated"`, `"changeType":"deleted"`, `"clientState":"walkthrough"`, `"resource":"Users/`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the walkthrough's output lacks %s:\n%s", want, out)
 		}
 	}
 }
