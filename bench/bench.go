@@ -102,6 +102,9 @@ func (b *bench) run(ctx context.Context) error {
 		if b.selected(wMemory) {
 			try(wMemory, b.runMemory(ctx))
 		}
+		if b.selected(wNotify) {
+			try(wNotify, b.runNotify(ctx))
+		}
 	}
 	if b.selected(wPeers) {
 		try(wPeers, b.runPeers(ctx))
@@ -139,13 +142,13 @@ type local struct {
 }
 
 // start mints a token for the database's user and starts a server on it.
-func (b *bench) start(ctx context.Context, name string) (*local, error) {
+func (b *bench) start(ctx context.Context, name string, serveArgs ...string) (*local, error) {
 	db := b.database(name)
 	tok, err := b.bin.token(ctx, db, tenant, userFor(name))
 	if err != nil {
 		return nil, err
 	}
-	srv, err := b.bin.serve(ctx, db, filepath.Join(b.tmp, name+"-serve.log"))
+	srv, err := b.bin.serve(ctx, db, filepath.Join(b.tmp, name+"-serve.log"), serveArgs...)
 	if err != nil {
 		return nil, err
 	}

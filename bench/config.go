@@ -20,10 +20,11 @@ const (
 	wFloor       = "floor"
 	wMemory      = "memory"
 	wPeers       = "peers"
+	wNotify      = "notify"
 	wSoak        = "soak" // only with -soak: a long mixed load (see soak.go)
 )
 
-var allWorkloads = []string{wWrites, wFirst, wIncremental, wFloor, wMemory, wPeers}
+var allWorkloads = []string{wWrites, wFirst, wIncremental, wFloor, wMemory, wNotify, wPeers}
 
 // config is the parsed command line.
 type config struct {
@@ -54,6 +55,12 @@ type sizes struct {
 	PeerReps    int   // initial syncs and incremental cycles per peer
 	Memory      int   // folder size of the memory workload
 	MemClients  int
+	// NotifyLatency, NotifySustained and NotifyFanout size the
+	// notifications workload: sequential writes waited for, concurrent
+	// writes delivered, subscriptions of the fan-out.
+	NotifyLatency   int
+	NotifySustained int
+	NotifyFanout    int
 }
 
 var fullSizes = sizes{
@@ -66,6 +73,10 @@ var fullSizes = sizes{
 	PeerReps:    5,
 	Memory:      1_000_000,
 	MemClients:  4,
+
+	NotifyLatency:   1_000,
+	NotifySustained: 10_000,
+	NotifyFanout:    1_000,
 }
 
 var quickSizes = sizes{
@@ -78,6 +89,10 @@ var quickSizes = sizes{
 	PeerReps:    3,
 	Memory:      5_000,
 	MemClients:  4,
+
+	NotifyLatency:   100,
+	NotifySustained: 500,
+	NotifyFanout:    50,
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {

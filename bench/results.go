@@ -270,6 +270,13 @@ func (r *Report) targets() {
 			add("speedup_vs_faster_peer_"+m.short+" ("+bestPeer+")", ">= 100x", best, "x", best >= 100)
 		}
 	}
+	if rec, ok := r.find("notify_latency_p50", be, r.sizeOf("notify_latency_p50", be)); ok {
+		add("notify_latency_p50", "< 5 ms on loopback", rec.Value, rec.Unit, rec.Value < 5)
+	}
+	if n := r.sizeOf("notify_fanout", be); n > 0 {
+		rec, _ := r.find("notify_fanout", be, n)
+		add("notify_fanout_"+human(n), "< 1 s for 1,000 subscriptions", rec.Value, rec.Unit, rec.Value < 1000)
+	}
 	if n := r.sizeOf("memory_peak_rss", be); n > 0 {
 		rec, _ := r.find("memory_peak_rss", be, n)
 		add("memory_peak_rss_"+human(n), "< 200 MB (4 clients, 1,000,000)", rec.Value, rec.Unit, rec.Value < 200)
