@@ -164,7 +164,8 @@ func startServer(t *testing.T) *testServer {
 	s.output = &lineLog{prefix: "stdout: ", watch: "base URL: ", found: make(chan string, 1)}
 	stderr := &lineLog{prefix: "stderr: ", shared: s.output}
 
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--db", s.db)
+	// Receivers of the subscription tests run in the test process: http on loopback.
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--db", s.db, "--allow-http-notifications", "--notification-allow", "127.0.0.1")
 	cmd.Dir = dir
 	cmd.Stdout = s.output
 	cmd.Stderr = stderr

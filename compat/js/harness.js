@@ -118,7 +118,7 @@ class Server {
   }
 
   spawn() {
-    const child = spawn(this.bin, ["serve", "--tls", "--addr", "127.0.0.1:0", "--db", this.db], {
+    const child = spawn(this.bin, ["serve", "--tls", "--addr", "127.0.0.1:0", "--db", this.db, "--allow-http-notifications", "--notification-allow", "127.0.0.1"], {
       cwd: this.dir,
       stdio: ["ignore", "pipe", "pipe"],
     });

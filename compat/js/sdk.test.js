@@ -460,3 +460,66 @@ test("wire: https on localhost and 127.0.0.1, links on the base URL used, header
     });
   }
 });
+
+test("subscriptions: create one with a receiver that answers the handshake, get a notification, delete it", async () => {
+  const http = require("node:http");
+  const items = [];
+  let notified;
+  const arrived = new Promise((resolve) => (notified = resolve));
+  const receiver = http.createServer((req, res) => {
+    const url = new URL(req.url, "http://receiver");
+    const token = url.searchParams.get("validationToken");
+    if (token !== null) {
+      res.writeHead(200, { "Content-Type": "text/plain" });
+      res.end(token);
+      return;
+    }
+    let body = "";
+    req.on("data", (chunk) => (body += chunk));
+    req.on("end", () => {
+      items.push(...JSON.parse(body).value);
+      res.writeHead(202);
+      res.end();
+      notified();
+    });
+  });
+  await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+  try {
+    const tenant = newTenant();
+    const token = await server.delegatedToken(tenant, `subs-${unique()}@contoso.com`);
+    const client = server.client(token);
+    const notificationUrl = `http://127.0.0.1:${receiver.address().port}/hook`;
+    const expires = new Date(Date.now() + 60 * 60 * 1000).toISOString();
+    const sub = await client.api("/subscriptions").post({
+      changeType: "created,updated",
+      notificationUrl,
+      resource: "me/contacts",
+      expirationDateTime: expires,
+      clientState: "js-sdk-secret",
+    });
+    assert.match(sub.id, /^[0-9a-f-]{36}$/);
+    assert.equal(sub.resource, "me/contacts");
+    assert.equal(sub.changeType, "created,updated");
+    assert.equal(sub.notificationUrl, notificationUrl);
+    assert.equal(sub.clientState, null, "clientState is never returned");
+    assert.equal(new Date(sub.expirationDateTime).getTime(), new Date(expires).getTime());
+    assert.ok(sub["@odata.context"].endsWith("/$metadata#subscriptions/$entity"));
+
+    const contact = await client.api("/me/contacts").post({ displayName: "Grace Hopper" });
+    await Promise.race([arrived, new Promise((_, reject) => setTimeout(() => reject(new Error("no notification within 10 s")), 10000))]);
+    assert.equal(items[0].subscriptionId, sub.id);
+    assert.equal(items[0].changeType, "created");
+    assert.equal(items[0].clientState, "js-sdk-secret");
+    assert.equal(items[0].resourceData.id, contact.id);
+
+    await client.api(`/subscriptions/${sub.id}`).delete();
+    await rejectsWithGraphError(client.api(`/subscriptions/${sub.id}`).get(), 404, "ResourceNotFound");
+    await rejectsWithGraphError(
+      client.api("/subscriptions").post({ changeType: "moved", notificationUrl, resource: "me/contacts", expirationDateTime: expires }),
+      400,
+      "InvalidRequest",
+    );
+  } finally {
+    receiver.close();
+  }
+});
