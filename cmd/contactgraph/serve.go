@@ -145,6 +145,12 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		authn = auth.Chain{issuer, ext} // local first: its tokens never cost a JWKS refresh
 	}
 	authn = auth.NewCache(authn, 0, nil) // a token is verified once, then remembered until its exp
+	// The key set is published for receivers of rich notifications,
+	// which verify validationTokens with it.
+	jwks, err := issuer.PublicJWKS()
+	if err != nil {
+		return fmt.Errorf("signing key: %w", err)
+	}
 	api, err := graphapi.New(graphapi.Config{
 		Store:              store,
 		Auth:               authn,
@@ -156,6 +162,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		RoundLifetime:      cfg.RoundLifetime,
 		Logger:             logger,
 		Emulator:           cfg.Emulator,
+		JWKS:               jwks,
 	})
 	if err != nil {
 		return err
