@@ -59,6 +59,11 @@ type Subscription struct {
 	IncludeResourceData     bool
 	EncryptionCertificate   string
 	EncryptionCertificateID string
+	// Select is the $select of Resource, validated against the schema of
+	// the watched collection (Schema.Select: "id" first, then schema
+	// order): the properties a rich notification carries. nil when the
+	// resource has no $select.
+	Select []string
 }
 
 // MaxSubscriptionsPerMailbox is Outlook's quota of active subscriptions of

@@ -9,7 +9,9 @@
 //     start and keeps with its data through a SecretStore, so that every
 //     replica on the same database, and the `token` command, use the same
 //     key. Local both mints tokens (development, tests, emulator use) and
-//     verifies them.
+//     verifies them. It also signs the validation tokens of rich change
+//     notifications (ValidationToken), which receivers verify with its
+//     public key set (PublicJWKS).
 //   - JWKS: an external issuer (Entra ID, Keycloak, any OIDC provider) whose
 //     public keys are fetched from its JWKS address, with issuer and
 //     audience checks.

@@ -12,4 +12,11 @@
 // Errors that Graph answered come back as *contactgraph.Error with the
 // domain code of the Graph error (ENotFound, ESyncStateExpired, ...), wrapping
 // an *HTTPError with the status, the Graph code and the request id.
+//
+// For change notifications, a Receiver serves a subscription's
+// notificationUrl (the validation handshake, clientState checks); Decrypt
+// opens the encryptedContent of a rich notification with the private key
+// of the subscription's certificate, and ValidationKeys (or
+// VerifyValidationToken) checks its validationTokens against the key set
+// the server publishes at /common/discovery/v2.0/keys.
 package client

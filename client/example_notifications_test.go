@@ -2,14 +2,21 @@ package client_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/contactgraph/contactgraph/auth"
 	"github.com/contactgraph/contactgraph/client"
+	"github.com/contactgraph/contactgraph/graphapi"
+	"github.com/contactgraph/contactgraph/sqlite"
 )
 
 // Receive change notifications for a subscription made with clientState
@@ -62,4 +69,35 @@ func ExampleReceiver() {
 	// created AAMk (Users/u1/Contacts/AAMk)
 	// lifecycle missed for sub-1
 	// notifications: 202 rejected: 1
+}
+
+// Check the validationTokens of a POST of rich notifications: fetch the
+// key set the server publishes once, then verify every token of every POST
+// for the receiving application's id. A contactgraph server runs in the
+// process; its signing key stands in for the sender's.
+func ExampleValidationKeys() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	store, _ := sqlite.Open(ctx, filepath.Join(dir, "cg.db"), sqlite.Options{})
+	defer store.Close()
+	issuer, _ := auth.NewLocal(ctx, store, auth.LocalOptions{})
+	jwks, _ := issuer.PublicJWKS()
+	api, _ := graphapi.New(graphapi.Config{Store: store, Auth: issuer, JWKS: jwks})
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+
+	keys, err := client.FetchValidationKeys(ctx, nil, srv.URL+"/common/discovery/v2.0/keys")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	const myApp = "11111111-2222-3333-4444-555555555555"
+	token, _ := issuer.ValidationToken(myApp, "84bd8158-6d4d-4958-8b9f-9d6445542f95", time.Now()) // as in n.ValidationTokens
+	fmt.Println("for my app:", keys.Verify(token, myApp, time.Now()))
+	err = keys.Verify(token, "another-app", time.Now())
+	fmt.Println("for another app refused:", errors.Is(err, client.ErrBadValidationToken))
+	// Output:
+	// for my app: <nil>
+	// for another app refused: true
 }

@@ -23,6 +23,11 @@
 //   - request bodies may be gzip-compressed and are limited in size before
 //     and after decompression.
 //
+// Outside /v1.0, the server publishes its signing keys, unauthenticated,
+// at Entra ID's /common/discovery/v2.0/keys (keys.go), and for notify's
+// senders it renders the resource data of rich notifications
+// (Server.ResourceData, richdata.go).
+//
 // Delta query bodies live in delta.go (deltaState, initDelta and the two
 // delta handlers); the router dispatches every delta spelling to them.
 package graphapi

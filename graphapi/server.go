@@ -68,6 +68,12 @@ type Config struct {
 	// 10,080 and 1,440 minutes, as Graph's Outlook contacts.
 	SubscriptionLifetime     time.Duration
 	RichSubscriptionLifetime time.Duration
+	// JWKS is the JSON Web Key Set of the server's signing keys (as
+	// auth.Local.PublicJWKS returns it), served unauthenticated at
+	// /common/discovery/v2.0/keys and /{tenant}/discovery/v2.0/keys (see
+	// keys.go) so that receivers can verify validationTokens. nil answers
+	// those paths 404.
+	JWKS []byte
 }
 
 // Defaults of Config.
@@ -93,8 +99,9 @@ type Server struct {
 	outbound *http.Client
 }
 
-// New returns a Server for cfg. It fails when Store or Auth is missing or
-// PublicURL is not an absolute http(s) URL.
+// New returns a Server for cfg. It fails when Store or Auth is missing,
+// PublicURL is not an absolute http(s) URL, or JWKS is set but not a JSON
+// object.
 func New(cfg Config) (*Server, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("graphapi: Config.Store is required")
@@ -131,6 +138,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Emulator {
 		cfg.AllowHTTPNotifications = true
+	}
+	if cfg.JWKS != nil && !isJSONObject(cfg.JWKS) {
+		return nil, errors.New("graphapi: Config.JWKS is not a JSON object")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -170,6 +180,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer s.recoverPanic(rw, r)
 
 	path := r.URL.EscapedPath()
+	if isKeysPath(path) {
+		s.serveKeys(rw, r)
+		return
+	}
 	if s.emu != nil && hasPrefixFold(path, emulatorPrefix) {
 		p, err := s.authenticate(r)
 		if err != nil {

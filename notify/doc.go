@@ -15,6 +15,11 @@
 // again. Delivery is therefore at least once: a receiver that answered but
 // whose acknowledgement was lost sees the notification again.
 //
+// A subscription with includeResourceData gets rich notifications
+// (rich.go): the object's JSON, read when the notification is sent and
+// encrypted for the subscription's certificate, and validation tokens that
+// the receiver verifies with the server's published key set.
+//
 // Senders wake on their process's own commits (the store's Wake hook) and
 // otherwise look every Sender.Poll.
 package notify

@@ -3,7 +3,6 @@ package notify
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -50,6 +49,13 @@ type Sender struct {
 	Now      func() time.Time
 	// Logf, when set, receives one line per failed delivery.
 	Logf func(format string, args ...any)
+	// ResourceData renders the object of a rich notification, as
+	// graphapi's Server.ResourceData does; an ENotFound error means it has
+	// none. ValidationToken signs a validation token for an application
+	// and tenant at now, as auth's Local.ValidationToken does. See rich.go;
+	// nil leaves out encryptedContent, or validationTokens.
+	ResourceData    func(ctx context.Context, n contactgraph.Notification) ([]byte, error)
+	ValidationToken func(appID, tenantID string, now time.Time) (string, error)
 
 	Stats Stats
 
@@ -229,7 +235,7 @@ func Backoff(attempts int) time.Duration {
 
 // post sends one POST and reports whether the receiver accepted it.
 func (s *Sender) post(ctx context.Context, d delivery) error {
-	body, err := Payload(d.ns)
+	body, err := s.payload(ctx, d.ns)
 	if err != nil {
 		return err
 	}
@@ -277,40 +283,40 @@ type resourceData struct {
 }
 
 type item struct {
-	SubscriptionID string        `json:"subscriptionId"`
-	Expires        string        `json:"subscriptionExpirationDateTime"`
-	ClientState    *string       `json:"clientState"`
-	ChangeType     string        `json:"changeType,omitempty"`
-	LifecycleEvent string        `json:"lifecycleEvent,omitempty"`
-	Resource       string        `json:"resource,omitempty"`
-	TenantID       string        `json:"tenantId"`
-	ResourceData   *resourceData `json:"resourceData,omitempty"`
+	SubscriptionID   string            `json:"subscriptionId"`
+	Expires          string            `json:"subscriptionExpirationDateTime"`
+	ClientState      *string           `json:"clientState"`
+	ChangeType       string            `json:"changeType,omitempty"`
+	LifecycleEvent   string            `json:"lifecycleEvent,omitempty"`
+	Resource         string            `json:"resource,omitempty"`
+	TenantID         string            `json:"tenantId"`
+	ResourceData     *resourceData     `json:"resourceData,omitempty"`
+	EncryptedContent *EncryptedContent `json:"encryptedContent,omitempty"`
 }
 
 // Payload renders notifications as the body of one POST, in Graph's
-// shape: {"value":[…]}.
+// shape: {"value":[…]}. RichPayload adds what rich notifications carry.
 func Payload(ns []contactgraph.Notification) ([]byte, error) {
-	items := make([]item, 0, len(ns))
-	for _, n := range ns {
-		sub := n.Subscription
-		it := item{SubscriptionID: sub.ID, Expires: sub.Expires.UTC().Format("2006-01-02T15:04:05.0000000Z"), TenantID: sub.TenantID}
-		if sub.ClientState != "" {
-			cs := sub.ClientState
-			it.ClientState = &cs
-		}
-		if n.Lifecycle != "" {
-			it.LifecycleEvent = n.Lifecycle
-		} else {
-			it.ChangeType = changeNames[n.Change]
-			typ, res := resourceOf(sub.Watched, n.ObjectID)
-			it.Resource = res
-			it.ResourceData = &resourceData{Type: typ, ID: res, ETag: n.ETag, Key: n.ObjectID}
-		}
-		items = append(items, it)
+	return RichPayload(ns, Rich{})
+}
+
+// newItem renders one notification, without encryptedContent.
+func newItem(n contactgraph.Notification) item {
+	sub := n.Subscription
+	it := item{SubscriptionID: sub.ID, Expires: sub.Expires.UTC().Format("2006-01-02T15:04:05.0000000Z"), TenantID: sub.TenantID}
+	if sub.ClientState != "" {
+		cs := sub.ClientState
+		it.ClientState = &cs
 	}
-	return json.Marshal(struct {
-		Value []item `json:"value"`
-	}{items})
+	if n.Lifecycle != "" {
+		it.LifecycleEvent = n.Lifecycle
+	} else {
+		it.ChangeType = changeNames[n.Change]
+		typ, res := resourceOf(sub.Watched, n.ObjectID)
+		it.Resource = res
+		it.ResourceData = &resourceData{Type: typ, ID: res, ETag: n.ETag, Key: n.ObjectID}
+	}
+	return it
 }
 
 // resourceOf returns the @odata.type and the resource path of an object of

@@ -50,12 +50,17 @@ func testSubscriptions(t *testing.T, s contactgraph.Store, clock *Clock) {
 	all := contactgraph.ChangeCreated | contactgraph.ChangeUpdated | contactgraph.ChangeDeleted
 
 	// CRUD and scoping.
-	root := must(s.CreateSubscription(ctx(), newSubscription("sub-root", contactgraph.Watched{Collection: "contacts", Mailbox: mb, FolderID: mb.RootID}, all, clock)))
+	rich := newSubscription("sub-root", contactgraph.Watched{Collection: "contacts", Mailbox: mb, FolderID: mb.RootID}, all, clock)
+	rich.IncludeResourceData, rich.EncryptionCertificate, rich.EncryptionCertificateID = true, "MIIBcert", "cert-1"
+	rich.Select = []string{"id", "givenName", "surname"}
+	root := must(s.CreateSubscription(ctx(), rich))
 	must(s.CreateSubscription(ctx(), newSubscription("sub-side-del", contactgraph.Watched{Collection: "contacts", Mailbox: mb, FolderID: side.ID}, contactgraph.ChangeDeleted|contactgraph.ChangeCreated, clock)))
 	must(s.CreateSubscription(ctx(), newSubscription("sub-bob", contactgraph.Watched{Collection: "contacts", Mailbox: other, FolderID: other.RootID}, all, clock)))
 	must(s.CreateSubscription(ctx(), newSubscription("sub-folders", contactgraph.Watched{Collection: "folders", Mailbox: mb}, all, clock)))
 	got := must(s.Subscription(ctx(), tenant, "sub-root"))
-	if got.ClientState != "s3cret" || got.Watched != root.Watched || !got.Expires.Equal(root.Expires) {
+	if got.ClientState != "s3cret" || got.Watched != root.Watched || !got.Expires.Equal(root.Expires) ||
+		!got.IncludeResourceData || got.EncryptionCertificate != "MIIBcert" || got.EncryptionCertificateID != "cert-1" ||
+		!slices.Equal(got.Select, rich.Select) {
 		t.Fatalf("subscription read back as %+v", got)
 	}
 	_, err := s.Subscription(ctx(), "another-tenant", "sub-root")
@@ -90,6 +95,11 @@ func testSubscriptions(t *testing.T, s contactgraph.Store, clock *Clock) {
 	slices.Sort(want)
 	if !slices.Equal(lines, want) {
 		t.Fatalf("claimed\n %v\nwant\n %v", lines, want)
+	}
+	for _, n := range ns {
+		if n.Key.SubscriptionID == "sub-root" && (!n.Subscription.IncludeResourceData || !slices.Equal(n.Subscription.Select, rich.Select)) {
+			t.Fatalf("a claimed entry carries its subscription as %+v", n.Subscription)
+		}
 	}
 	// Leased entries are not claimed twice; acked ones are gone, retried
 	// ones come back when due, with their attempt counted.
@@ -147,8 +157,8 @@ func testSubscriptions(t *testing.T, s contactgraph.Store, clock *Clock) {
 
 	// Renewal, expiry and deletion.
 	r := must(s.RenewSubscription(ctx(), tenant, "sub-root", clock.Now().Add(48*time.Hour), time.Time{}))
-	if !r.Expires.Equal(clock.Now().Add(48 * time.Hour)) {
-		t.Fatalf("renewed to %v", r.Expires)
+	if !r.Expires.Equal(clock.Now().Add(48*time.Hour)) || !slices.Equal(r.Select, rich.Select) || r.EncryptionCertificateID != "cert-1" {
+		t.Fatalf("renewed to %v, %+v", r.Expires, r)
 	}
 	clock.Advance(25 * time.Hour)
 	must(s.CreateContact(ctx(), mb, mb.RootID, contactIn(t, `{"givenName":"Grace"}`)))

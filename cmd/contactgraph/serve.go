@@ -155,6 +155,12 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	authn = auth.NewCache(authn, 0, nil) // a token is verified once, then remembered until its exp
 	guard := &notify.Guard{AllowPrivate: cfg.Emulator, Allow: cfg.allow}
+	// The key set is published for receivers of rich notifications,
+	// which verify validationTokens with it.
+	jwks, err := issuer.PublicJWKS()
+	if err != nil {
+		return fmt.Errorf("signing key: %w", err)
+	}
 	api, err := graphapi.New(graphapi.Config{
 		Store:              store,
 		Auth:               authn,
@@ -172,6 +178,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		ValidationTimeout:        cfg.Notify.ValidationTimeout,
 		SubscriptionLifetime:     cfg.Notify.Lifetime,
 		RichSubscriptionLifetime: cfg.Notify.RichLifetime,
+		JWKS:                     jwks,
 	})
 	if err != nil {
 		return err
