@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/contactgraph/contactgraph"
+	"github.com/contactgraph/contactgraph/notify"
 )
 
 // Authenticator verifies a bearer token and returns its principal. An
@@ -49,6 +50,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Emulator turns on the emulator controls under /emulator (see emulator.go).
 	Emulator bool
+	// Deliveries, with Emulator, is where /emulator/deliveries queues
+	// delivery faults: the Faults of this process's notification senders.
+	// Nil refuses those controls.
+	Deliveries *notify.Faults
 }
 
 // Defaults of Config.
