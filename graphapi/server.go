@@ -48,12 +48,12 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives internal errors with their request-id. Default slog.Default().
 	Logger *slog.Logger
+	// Deliveries, when Emulator is set, is where /emulator/deliveries
+	// queues delivery faults: the Faults of this process's notification
+	// senders. Nil refuses those controls.
+	Deliveries *notify.Faults
 	// Emulator turns on the emulator controls under /emulator (see emulator.go).
 	Emulator bool
-	// Deliveries, with Emulator, is where /emulator/deliveries queues
-	// delivery faults: the Faults of this process's notification senders.
-	// Nil refuses those controls.
-	Deliveries *notify.Faults
 }
 
 // Defaults of Config.

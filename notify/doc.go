@@ -15,9 +15,11 @@
 // again. Delivery is therefore at least once: a receiver that answered but
 // whose acknowledgement was lost sees the notification again.
 //
-// Senders wake on their process's own commits (the store's Wake hook), on
-// every replica's commits where the store can tell them (postgres.DB.Listen),
-// and otherwise look every Sender.Poll.
+// Senders wake on their process's own commits (the store's Wake hook) and
+// otherwise look every Sender.Poll.
+//
+// On PostgreSQL, postgres.DB.Listen wakes them at every replica's commits
+// too, so a commit anywhere starts delivery at once.
 //
 // Sender.Run also sweeps the subscriptions every Sender.SweepEvery
 // (Sender.Sweep): expired ones go, and those whose token nears its expiry

@@ -48,13 +48,13 @@ type Sender struct {
 	Poll     time.Duration // how often to look without a wake-up; 0 for DefaultPoll
 	Workers  int           // concurrent POSTs; 0 for 1
 	Now      func() time.Time
-	// Logf, when set, receives one line per failed delivery.
-	Logf func(format string, args ...any)
 	// SweepEvery is how often Run sweeps the subscriptions (Sweep); 0 for
 	// DefaultSweepEvery.
 	SweepEvery time.Duration
 	// Faults, when set, injects delivery faults (the emulator); nil for none.
 	Faults *Faults
+	// Logf, when set, receives one line per failed delivery.
+	Logf func(format string, args ...any)
 
 	Stats Stats
 
