@@ -111,7 +111,8 @@ type SubscriptionStore interface {
 	// by id; when userID is not empty, only those created by that user.
 	ListSubscriptions(ctx context.Context, tenantID, appID, userID string, p Page) ([]Subscription, error)
 	// RenewSubscription sets a subscription's expiry and token expiry
-	// (zero times keep them). ENotFound.
+	// (zero times keep them), and forgets when it was last asked to
+	// reauthorize (see RequestReauthorization). ENotFound.
 	RenewSubscription(ctx context.Context, tenantID, id string, expires, tokenExpires time.Time) (Subscription, error)
 	// DeleteSubscription deletes a subscription with its pending
 	// notifications. ENotFound.
@@ -119,7 +120,12 @@ type SubscriptionStore interface {
 
 	// ClaimNotifications leases up to limit outbox entries that are due at
 	// now and not leased, to owner, until now+lease. Change entries of
-	// expired subscriptions are not claimed; lifecycle entries are.
+	// expired subscriptions are not claimed; lifecycle entries are. Change
+	// entries of a subscription whose TokenExpires has passed are held:
+	// kept, not claimed, until RenewSubscription gives it a later token
+	// expiry (they are then claimed as usual, none lost) or the
+	// subscription expires (they go with it). A zero TokenExpires holds
+	// nothing.
 	ClaimNotifications(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]Notification, error)
 	// AckNotifications removes delivered entries still leased to owner.
 	AckNotifications(ctx context.Context, owner string, keys []NotificationKey) error
@@ -141,4 +147,32 @@ type SubscriptionStore interface {
 	// in their own transaction: the subscriptions expire, and each with a
 	// lifecycle URL gets a subscriptionRemoved notification.
 	RemoveExpiredSubscriptions(ctx context.Context, now time.Time) (int, error)
+
+	// EnqueueLifecycle records a lifecycle notification (one of
+	// LifecycleMissed, LifecycleSubscriptionRemoved,
+	// LifecycleReauthorizationRequired) for a subscription of the tenant,
+	// due at now: the emulator's "send a lifecycle event now".
+	// LifecycleSubscriptionRemoved also ends the subscription, as removing
+	// its mailbox does: it expires at now and its pending change
+	// notifications go, in the same transaction. ENotFound for an unknown
+	// subscription, another tenant's, or one expired at now; EInvalid for
+	// another event or a subscription without a lifecycle URL.
+	EnqueueLifecycle(ctx context.Context, tenantID, subscriptionID, event string, now time.Time) error
+
+	// RequestReauthorization records a reauthorizationRequired lifecycle
+	// notification for every subscription, not expired at now, with a
+	// lifecycle URL and a TokenExpires no later than now+lead, that was
+	// not asked within every (since now-every) and has no such
+	// notification still waiting for delivery. It returns how many it
+	// recorded. RenewSubscription makes a subscription eligible again at
+	// once.
+	//
+	// Graph asks before the token expires, more often as expiry nears;
+	// senders call this periodically (notify.Sender.Sweep) with lead 60
+	// minutes and every 15 minutes: a first notice up to an hour before
+	// the token's expiry, then one each quarter hour. The notices go on
+	// after the token has expired, while the subscription's change
+	// notifications are held (see ClaimNotifications), until it is renewed
+	// or expires. Concurrent calls (replicas) record one notice a period.
+	RequestReauthorization(ctx context.Context, now time.Time, lead, every time.Duration) (int, error)
 }

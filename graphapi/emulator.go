@@ -24,6 +24,16 @@ import (
 //	POST   /emulator/expire-tokens every access token issued before this second: 401, expired
 //	POST   /emulator/reset         delete everything of the tenant
 //	POST   /emulator/seed          generate data: {"user":"upn", "folder":"name", "contacts":N, "orgContacts":N, "seed":S}
+//	POST   /emulator/deliveries    the next N notification POSTs (to "url", or "" for any) of the tenant's subscriptions
+//	                               misbehave: {"url":"…", "count":N, and one of "fail":400-599 | "timeout":true |
+//	                               "delayMs":1-60000 | "duplicate":true}; needs Config.Deliveries (the sender's faults)
+//	DELETE /emulator/deliveries    clear the tenant's delivery faults
+//	POST   /emulator/lifecycle     send a lifecycle notification now: {"subscriptionId":"…", "event":"missed" |
+//	                               "subscriptionRemoved" (also ends the subscription) | "reauthorizationRequired"}
+//
+// Delivery faults live in the process whose senders consult them, like the
+// other controls; lifecycle notifications are recorded in the store and
+// delivered by any replica.
 type emulator struct {
 	mu           sync.Mutex
 	faults       map[string][]*fault  // by tenant
@@ -151,9 +161,17 @@ func (s *Server) serveEmulator(w http.ResponseWriter, r *http.Request, p contact
 		delete(e.faults, tenant)
 		delete(e.resyncBefore, tenant)
 		e.mu.Unlock()
+		s.cfg.Deliveries.Clear(tenant)
 		s.writeNoContent(w)
 	case action == "seed" && r.Method == http.MethodPost:
 		s.emulatorSeed(w, r, tenant)
+	case action == "deliveries" && r.Method == http.MethodPost:
+		s.emulatorDeliveries(w, r, tenant)
+	case action == "deliveries" && r.Method == http.MethodDelete:
+		s.cfg.Deliveries.Clear(tenant) // nil-safe
+		s.writeNoContent(w)
+	case action == "lifecycle" && r.Method == http.MethodPost:
+		s.emulatorLifecycle(w, r, tenant, now)
 	default:
 		s.writeError(w, r, contactgraph.Errorf(eBadRequest, "Unknown emulator control '%s %s'.", r.Method, action))
 	}

@@ -48,6 +48,10 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives internal errors with their request-id. Default slog.Default().
 	Logger *slog.Logger
+	// Deliveries, when Emulator is set, is where /emulator/deliveries
+	// queues delivery faults: the Faults of this process's notification
+	// senders. Nil refuses those controls.
+	Deliveries *notify.Faults
 	// Emulator turns on the emulator controls under /emulator (see emulator.go).
 	// It also allows http notification URLs and receivers on loopback and
 	// private addresses, as a local emulator needs.

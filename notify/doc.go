@@ -22,4 +22,16 @@
 //
 // Senders wake on their process's own commits (the store's Wake hook) and
 // otherwise look every Sender.Poll.
+//
+// On PostgreSQL, postgres.DB.Listen wakes them at every replica's commits
+// too, so a commit anywhere starts delivery at once.
+//
+// Sender.Run also sweeps the subscriptions every Sender.SweepEvery
+// (Sender.Sweep): expired ones go, and those whose token nears its expiry
+// get reauthorizationRequired. While a subscription's token is expired its
+// change notifications are held in the outbox, not dropped, until it is
+// renewed (see contactgraph.SubscriptionStore.RequestReauthorization).
+//
+// Faults is the receiver side of the emulator: it makes the next deliveries
+// to a URL fail, time out, wait or arrive twice, without a faulty receiver.
 package notify

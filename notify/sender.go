@@ -47,6 +47,11 @@ type Sender struct {
 	Poll     time.Duration // how often to look without a wake-up; 0 for DefaultPoll
 	Workers  int           // concurrent POSTs; 0 for 1
 	Now      func() time.Time
+	// SweepEvery is how often Run sweeps the subscriptions (Sweep); 0 for
+	// DefaultSweepEvery.
+	SweepEvery time.Duration
+	// Faults, when set, injects delivery faults (the emulator); nil for none.
+	Faults *Faults
 	// Logf, when set, receives one line per failed delivery.
 	Logf func(format string, args ...any)
 	// ResourceData renders the object of a rich notification, as
@@ -61,6 +66,8 @@ type Sender struct {
 
 	wake chan struct{}
 	once sync.Once
+
+	swept time.Time // when Run last swept; only Run's goroutine uses it
 }
 
 // Stats counts a sender's work, for metrics.
@@ -109,6 +116,7 @@ func (s *Sender) Run(ctx context.Context) error {
 	t := time.NewTicker(or(s.Poll, DefaultPoll))
 	defer t.Stop()
 	for {
+		s.sweepIfDue(ctx)
 		for {
 			n, err := s.Once(ctx)
 			if err != nil && ctx.Err() == nil {
@@ -239,9 +247,17 @@ func (s *Sender) post(ctx context.Context, d delivery) error {
 	if err != nil {
 		return err
 	}
+	if f, ok := s.Faults.take(d.url, d.ns); ok { // an injected fault (the emulator)
+		return f.apply(ctx, func(ctx context.Context) error { return s.send(ctx, d.url, body) })
+	}
+	return s.send(ctx, d.url, body)
+}
+
+// send posts body to url and reports whether the receiver accepted it.
+func (s *Sender) send(ctx context.Context, url string, body []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, or(s.Timeout, DefaultTimeout))
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}

@@ -66,4 +66,16 @@
 // in one transaction holding a transaction-scoped advisory lock, and
 // records them in schema_migrations: replicas starting at once apply each
 // migration exactly once, the others wait and find it applied.
+//
+// # Waking the senders of every replica
+//
+// A write transaction that recorded outbox entries ends with
+// SELECT pg_notify('contactgraph_outbox', schema) just before it commits.
+// PostgreSQL delivers a notification only when its transaction commits,
+// and after the commit is visible, so a rolled-back write wakes nobody and
+// a woken sender's claim sees the entries. DB.Listen holds one connection
+// per replica that LISTENs on the channel and wakes that replica's senders;
+// with it a commit on any replica starts delivery everywhere at once, and
+// the senders' polling remains only as the fallback for a listener that is
+// reconnecting.
 package postgres

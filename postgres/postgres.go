@@ -23,13 +23,18 @@ type Options struct {
 	// keeps the DSN's or the server's search_path. Tests give each store
 	// a schema of its own.
 	Schema string
+	// Logf, when set, receives a line each time Listen loses its
+	// connection or fails to make one.
+	Logf func(format string, args ...any)
 }
 
 // DB is a contactgraph store on a PostgreSQL database. It is safe for
 // concurrent use, also by several processes on the same database.
 type DB struct {
 	*sqlstore.Store
-	pool *pgxpool.Pool
+	pool   *pgxpool.Pool
+	schema string // Options.Schema: the payload of this store's wake-ups
+	logf   func(format string, args ...any)
 }
 
 var _ contactgraph.Store = (*DB)(nil)
@@ -60,7 +65,8 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	db := stdlib.OpenDBFromPool(pool)
 	s := sqlstore.New(db, db, dialect{}, opts.Now)
 	s.ReadIsolation = sql.LevelRepeatableRead
-	return &DB{Store: s, pool: pool}, nil
+	s.WakeQuery, s.WakeArgs = wakeQuery, []any{opts.Schema}
+	return &DB{Store: s, pool: pool, schema: opts.Schema, logf: opts.Logf}, nil
 }
 
 // Close closes the store and its connections.

@@ -78,6 +78,9 @@ func Run(t *testing.T, open NewStore) {
 		{"SubscriptionQuota", testSubscriptionQuota},
 		{"SubscriptionRemoved", testSubscriptionRemoved},
 		{"SubscriptionImport", testSubscriptionImport},
+		{"LifecycleNow", testLifecycleNow},
+		{"Reauthorization", testReauthorization},
+		{"ReauthorizationConcurrent", testReauthorizationConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

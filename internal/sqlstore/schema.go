@@ -154,4 +154,16 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_due ON outbox (due);
 `,
+	// 5: reauthorization. token_expires copies the subscription's
+	// TokenExpires (Unix ms; 0 when it has none), for the sweep that asks
+	// for reauthorization and for holding the change notifications of an
+	// expired token; reauth_at is when the last reauthorizationRequired
+	// was recorded, 0 after a renewal. Rows from before this migration
+	// keep 0 until their next renewal: no reauthorization notices and
+	// nothing held, as before.
+	`
+ALTER TABLE subscriptions ADD COLUMN token_expires BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE subscriptions ADD COLUMN reauth_at BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX subscriptions_token ON subscriptions (token_expires) WHERE token_expires <> 0;
+`,
 }

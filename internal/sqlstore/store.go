@@ -53,6 +53,14 @@ type Store struct {
 	// notifications commits: it wakes this process's senders.
 	Wake func()
 
+	// WakeQuery, when set, is a statement run with WakeArgs inside every
+	// write transaction that recorded notifications, as its last statement
+	// before commit; if it fails, the write fails. The postgres store sets
+	// it to a pg_notify, which PostgreSQL delivers to the listeners of
+	// every replica when, and only if, the transaction commits.
+	WakeQuery string
+	WakeArgs  []any
+
 	writeStmts, readStmts *stmts   // prepared statements of each pool
 	batch                 *batcher // group commit, when enabled
 }
@@ -113,6 +121,12 @@ func (s *Store) tx(ctx context.Context, c *stmts, readOnly bool, fn func(tx *con
 	if err := fn(x); err != nil {
 		_ = t.Rollback()
 		return err
+	}
+	if x.queued && s.WakeQuery != "" {
+		if _, err := x.ExecContext(ctx, s.WakeQuery, s.WakeArgs...); err != nil {
+			_ = t.Rollback()
+			return fmt.Errorf("wake: %w", err)
+		}
 	}
 	if !readOnly && s.BeforeCommit != nil {
 		s.BeforeCommit(ctx)

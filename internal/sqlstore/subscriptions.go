@@ -91,9 +91,9 @@ func (s *Store) CreateSubscription(ctx context.Context, sub contactgraph.Subscri
 					"The mailbox has reached its limit of %d subscriptions.", contactgraph.MaxSubscriptionsPerMailbox)
 			}
 		}
-		_, err := s.exec(ctx, tx, `INSERT INTO subscriptions (id, tenant_id, app_id, user_id, owner_id, scope, kind, changes, expires, doc)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			sub.ID, sub.TenantID, sub.AppID, sub.UserID, owner, scope, kind, int(sub.Changes), sub.Expires.UnixMilli(), string(doc))
+		_, err := s.exec(ctx, tx, `INSERT INTO subscriptions (id, tenant_id, app_id, user_id, owner_id, scope, kind, changes, expires, token_expires, doc)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			sub.ID, sub.TenantID, sub.AppID, sub.UserID, owner, scope, kind, int(sub.Changes), sub.Expires.UnixMilli(), millis(sub.TokenExpires), string(doc))
 		if s.Dialect.IsUniqueViolation(err) {
 			return contactgraph.Errorf(contactgraph.EConflict, "A subscription with this id exists.")
 		}
@@ -134,11 +134,20 @@ func (s *Store) ListSubscriptions(ctx context.Context, tenantID, appID, userID s
 	return out, rows.Err()
 }
 
-// RenewSubscription implements contactgraph.SubscriptionStore.
+// RenewSubscription implements contactgraph.SubscriptionStore. Its first
+// statement takes the subscription's row lock, so that on PostgreSQL a
+// concurrent renewal or end of the subscription cannot interleave with its
+// read and write of the document.
 func (s *Store) RenewSubscription(ctx context.Context, tenantID, id string, expires, tokenExpires time.Time) (contactgraph.Subscription, error) {
 	var sub contactgraph.Subscription
 	err := s.write(ctx, func(tx *conn) error {
-		var err error
+		r, err := s.exec(ctx, tx, `UPDATE subscriptions SET reauth_at = 0 WHERE id = ? AND tenant_id = ?`, id, tenantID)
+		if err != nil {
+			return fmt.Errorf("renew subscription: %w", err)
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return subscriptionNotFound()
+		}
 		sub, err = s.readSubscription(ctx, tx, tenantID, id)
 		if err != nil {
 			return err
@@ -153,7 +162,8 @@ func (s *Store) RenewSubscription(ctx context.Context, tenantID, id string, expi
 		if err != nil {
 			return err
 		}
-		_, err = s.exec(ctx, tx, `UPDATE subscriptions SET expires = ?, doc = ? WHERE id = ?`, sub.Expires.UnixMilli(), string(doc), id)
+		_, err = s.exec(ctx, tx, `UPDATE subscriptions SET expires = ?, token_expires = ?, doc = ? WHERE id = ?`,
+			sub.Expires.UnixMilli(), millis(sub.TokenExpires), string(doc), id)
 		return err
 	})
 	return sub, err
@@ -196,11 +206,10 @@ func (s *Store) RemoveExpiredSubscriptions(ctx context.Context, now time.Time) (
 }
 
 // endSubscriptions ends the subscriptions of a tenant (of one mailbox when
-// owner is not empty), in the transaction that removes what they watch:
-// they expire now, their pending change notifications go, and those with a
-// lifecycle URL get a subscriptionRemoved notification.
+// owner is not empty), in the transaction that removes what they watch
+// (see endSubscription).
 func (s *Store) endSubscriptions(ctx context.Context, tx *conn, tenantID, owner string) error {
-	q, args := `SELECT id, doc FROM subscriptions WHERE tenant_id = ?`, []any{tenantID}
+	q, args := `SELECT doc FROM subscriptions WHERE tenant_id = ?`, []any{tenantID}
 	if owner != "" {
 		q, args = q+` AND owner_id = ?`, append(args, owner)
 	}
@@ -208,39 +217,23 @@ func (s *Store) endSubscriptions(ctx context.Context, tx *conn, tenantID, owner 
 	if err != nil {
 		return fmt.Errorf("end subscriptions: %w", err)
 	}
-	var ids, withLifecycle []string
+	var subs []contactgraph.Subscription
 	for rows.Next() {
-		var id, doc string
-		if err := rows.Scan(&id, &doc); err != nil {
+		sub, err := scanSubscription(rows)
+		if err != nil {
 			rows.Close()
 			return fmt.Errorf("end subscriptions: %w", err)
 		}
-		var d contactgraph.Subscription
-		if err := json.Unmarshal([]byte(doc), &d); err != nil {
-			rows.Close()
-			return fmt.Errorf("end subscriptions: %w", err)
-		}
-		ids = append(ids, id)
-		if d.LifecycleURL != "" {
-			withLifecycle = append(withLifecycle, id)
-		}
+		subs = append(subs, sub)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("end subscriptions: %w", err)
 	}
 	now := s.nowMillis()
-	for _, id := range ids {
-		if _, err := s.exec(ctx, tx, `DELETE FROM outbox WHERE sub_id = ? AND lifecycle = ''`, id); err != nil {
+	for _, sub := range subs {
+		if err := s.endSubscription(ctx, tx, sub, now); err != nil {
 			return fmt.Errorf("end subscriptions: %w", err)
-		}
-		if _, err := s.exec(ctx, tx, `UPDATE subscriptions SET expires = ? WHERE id = ?`, now, id); err != nil {
-			return fmt.Errorf("end subscriptions: %w", err)
-		}
-	}
-	for _, id := range withLifecycle {
-		if err := s.enqueueLifecycle(ctx, tx, id, contactgraph.LifecycleSubscriptionRemoved, now); err != nil {
-			return err
 		}
 	}
 	return nil
@@ -280,7 +273,9 @@ func (s *Store) enqueueLifecycle(ctx context.Context, tx *conn, subID, event str
 // ClaimNotifications implements contactgraph.SubscriptionStore. The outer
 // lease condition is evaluated again on the row a concurrent claimer may
 // have just leased (PostgreSQL re-checks it after the row lock), so an
-// entry is leased to one sender at a time.
+// entry is leased to one sender at a time. Change entries of a
+// subscription whose token has expired stay where they are (held) until a
+// renewal moves subscriptions.token_expires past now.
 func (s *Store) ClaimNotifications(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]contactgraph.Notification, error) {
 	at := now.UnixMilli()
 	var out []contactgraph.Notification
@@ -288,9 +283,10 @@ func (s *Store) ClaimNotifications(ctx context.Context, owner string, now time.T
 		rows, err := s.query(ctx, tx, `UPDATE outbox SET lease_owner = ?, lease_until = ?
 			WHERE lease_until <= ? AND (sub_id, rev, object_id) IN (
 				SELECT o.sub_id, o.rev, o.object_id FROM outbox o JOIN subscriptions s ON s.id = o.sub_id
-				WHERE o.due <= ? AND o.lease_until <= ? AND (s.expires > ? OR o.lifecycle <> '') ORDER BY o.due LIMIT ?)
+				WHERE o.due <= ? AND o.lease_until <= ?
+				AND ((s.expires > ? AND (s.token_expires = 0 OR s.token_expires > ?)) OR o.lifecycle <> '') ORDER BY o.due LIMIT ?)
 			RETURNING sub_id, rev, object_id, kind, change, lifecycle, at, attempts`,
-			owner, now.Add(lease).UnixMilli(), at, at, at, at, limit)
+			owner, now.Add(lease).UnixMilli(), at, at, at, at, at, limit)
 		if err != nil {
 			return fmt.Errorf("claim notifications: %w", err)
 		}
