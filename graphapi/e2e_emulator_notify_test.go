@@ -14,16 +14,16 @@ import (
 	"github.com/contactgraph/contactgraph/notify"
 )
 
-// hook is a loopback notification receiver that keeps the items of every
+// postHook is a loopback notification receiver that keeps the items of every
 // POST, one slice per POST.
-type hook struct {
+type postHook struct {
 	srv   *httptest.Server
 	mu    sync.Mutex
 	posts [][]map[string]any
 }
 
-func newHook(t *testing.T) *hook {
-	h := &hook{}
+func newPostHook(t *testing.T) *postHook {
+	h := &postHook{}
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		var body struct{ Value []map[string]any }
@@ -39,7 +39,7 @@ func newHook(t *testing.T) *hook {
 	return h
 }
 
-func (h *hook) received() [][]map[string]any {
+func (h *postHook) received() [][]map[string]any {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return append([][]map[string]any(nil), h.posts...)
@@ -53,15 +53,15 @@ type notifyEnv struct {
 	sender *notify.Sender
 	ctl    string // Emulator.Control of contoso
 	alice  user
-	hook   *hook
-	life   *hook
+	hook   *postHook
+	life   *postHook
 }
 
 func newNotifyEnv(t *testing.T) *notifyEnv {
 	faults := &notify.Faults{}
 	e := newEnv(t, func(c *Config) { c.Emulator, c.Now, c.Deliveries = true, time.Now, faults })
 	n := &notifyEnv{env: e, faults: faults, ctl: e.tokens.app("contoso", "test-harness", "Emulator.Control"),
-		alice: e.newUser("contoso", "alice@contoso.com", "Contacts.ReadWrite"), hook: newHook(t), life: newHook(t)}
+		alice: e.newUser("contoso", "alice@contoso.com", "Contacts.ReadWrite"), hook: newPostHook(t), life: newPostHook(t)}
 	n.sender = &notify.Sender{Store: e.store, Owner: "test", Timeout: 5 * time.Second}
 	n.subscribe(t, "sub-life", n.life.srv.URL)
 	n.subscribe(t, "sub-plain", "")

@@ -463,8 +463,14 @@ func TestSecurityMatrix(t *testing.T) {
 		}},
 	)
 
-	// Every kind of the route table has samples, and each sample is of its kind.
+	// Every kind of the route table has samples, and each sample is of its
+	// kind. Subscriptions are outside the matrix: they have no mailbox in
+	// the path, and TestSubscriptionScoping checks them against another
+	// user, app and tenant.
 	for _, rt := range routes {
+		if rt.kind.subscription() {
+			continue
+		}
 		tpls := routeSamples[rt.kind]
 		if len(tpls) == 0 {
 			t.Fatalf("route kind %d (%s) has no sample path in routeSamples", rt.kind, rt.method)
@@ -485,6 +491,9 @@ func TestSecurityMatrix(t *testing.T) {
 	for _, sc := range scenarios {
 		n := 0
 		for _, rt := range routes {
+			if rt.kind.subscription() {
+				continue
+			}
 			for _, tpl := range routeSamples[rt.kind] {
 				p, apply := sc.plan(rt, tpl)
 				if !apply {
@@ -698,6 +707,10 @@ func TestEmulatorControlsSecurity(t *testing.T) {
 	for _, c := range controls {
 		if r := call(c.method, c.path, ctlB, c.body); r.status >= 300 {
 			t.Fatalf("tenant B: %s %s: %d %s", c.method, c.path, r.status, r.body)
+		}
+		if c.path == "/emulator/expire-tokens" {
+			// It expired ctlB too when a second began between minting and the call.
+			ctlB = e.tokens.app("fabrikam", "harness", contactgraph.PermEmulatorControl)
 		}
 	}
 	ok(t, e.do(t, http.MethodPost, "/emulator/faults", ctlB, []byte(`{"status":503,"count":100}`)), http.StatusCreated)

@@ -315,12 +315,17 @@ func TestSubscriptionScoping(t *testing.T) {
 		fails(t, e.do(t, "GET", "/v1.0/subscriptions/"+id, tok, nil), http.StatusNotFound, "ResourceNotFound")
 		fails(t, e.do(t, "PATCH", "/v1.0/subscriptions/"+id, tok, map[string]any{"expirationDateTime": exp.Format(time.RFC3339)}), http.StatusNotFound, "ResourceNotFound")
 		fails(t, e.do(t, "DELETE", "/v1.0/subscriptions/"+id, tok, nil), http.StatusNotFound, "ResourceNotFound")
+		fails(t, e.do(t, "POST", "/v1.0/subscriptions/"+id+"/reauthorize", tok, nil), http.StatusNotFound, "ResourceNotFound")
 		if n := len(values(t, ok(t, e.do(t, "GET", "/v1.0/subscriptions", tok, nil), http.StatusOK))); n != 0 {
 			t.Errorf("%s lists %d subscriptions", name, n)
 		}
 	}
 	other := e.newUser("fabrikam", "ada@fabrikam.com", contactgraph.PermContactsRead)
 	fails(t, e.do(t, "GET", "/v1.0/subscriptions/"+id, other.token, nil), http.StatusNotFound, "ResourceNotFound")
+	fails(t, e.do(t, "DELETE", "/v1.0/subscriptions/"+id, other.token, nil), http.StatusNotFound, "ResourceNotFound")
+	if sub, err := e.store.Subscription(t.Context(), ada.tenant, id); err != nil || sub.ID != id {
+		t.Fatalf("the subscription did not survive the others' attempts: %v", err)
+	}
 
 	// Creating needs the permission to read the resource, and a delegated
 	// caller reaches only its own mailbox.

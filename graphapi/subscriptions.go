@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -349,7 +350,7 @@ func (s *Server) subscriptionOf(r *http.Request, p contactgraph.Principal, in su
 		Watched: res.watched, Resource: *in.Resource, Changes: changes,
 		NotificationURL: *in.NotificationURL, LifecycleURL: sub.LifecycleURL, ClientState: sub.ClientState,
 		Expires: expires, TokenExpires: p.ExpiresAt, Created: s.cfg.Now().UTC(), LatestTLSVersion: sub.LatestTLSVersion,
-		IncludeResourceData: rich,
+		IncludeResourceData: rich, Select: res.sel,
 	}
 	if rich {
 		sub.EncryptionCertificate, sub.EncryptionCertificateID = *in.EncryptionCertificate, *in.EncryptionCertificateID
@@ -411,18 +412,20 @@ func (s *Server) validateEndpoint(r *http.Request, raw string) error {
 	resp, err := s.outbound.Do(req)
 	if err != nil {
 		var refused *notify.ErrAddressNotAllowed
+		var timeout net.Error
 		switch {
 		case errors.As(err, &refused):
 			return invalidRequest("Subscription validation request failed. The notification URL's address %s is not allowed.", refused.Addr)
-		case ctx.Err() != nil:
+		case ctx.Err() != nil, errors.As(err, &timeout) && timeout.Timeout():
 			return invalidRequest("Subscription validation request timed out.")
 		}
 		return invalidRequest("Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.")
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var timeout net.Error
 	switch {
-	case ctx.Err() != nil:
+	case ctx.Err() != nil, errors.As(err, &timeout) && timeout.Timeout():
 		return invalidRequest("Subscription validation request timed out.")
 	case resp.StatusCode != http.StatusOK || err != nil:
 		return invalidRequest("Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.")

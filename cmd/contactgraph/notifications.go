@@ -80,32 +80,43 @@ func senderOwner() string {
 	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), contactgraph.NewGUID()[:8])
 }
 
+// senderDeps are what the sender takes from the rest of serve: resource
+// data and validation tokens for rich notifications, and the emulator's
+// delivery faults (nil without --emulator).
+type senderDeps struct {
+	resourceData    func(context.Context, contactgraph.Notification) ([]byte, error)
+	validationToken func(appID, tenantID string, now time.Time) (string, error)
+	faults          *notify.Faults
+}
+
 // startSender runs the notification sender of this process until ctx
 // ends; the returned func waits for it. Commits of this process wake it at
-// once; on PostgreSQL, so do the commits of every replica.
-func startSender(ctx context.Context, store contactgraph.Store, guard *notify.Guard, cfg notifyConfig, logger *slog.Logger) (*notify.Sender, func()) {
+// once; on PostgreSQL, so do the commits of every replica (LISTEN/NOTIFY).
+// The sender also sweeps: it removes expired subscriptions and sends
+// reauthorizationRequired before the creating token expires.
+func startSender(ctx context.Context, store contactgraph.Store, guard *notify.Guard, cfg notifyConfig, deps senderDeps, logger *slog.Logger) func() {
 	s := &notify.Sender{
-		Store:    store,
-		Owner:    senderOwner(),
-		Client:   guard.Client(cfg.Timeout),
-		Timeout:  cfg.Timeout,
-		RetryFor: cfg.RetryFor,
-		Workers:  cfg.Workers,
+		Store:           store,
+		Owner:           senderOwner(),
+		Client:          guard.Client(cfg.Timeout),
+		Timeout:         cfg.Timeout,
+		RetryFor:        cfg.RetryFor,
+		Workers:         cfg.Workers,
+		ResourceData:    deps.resourceData,
+		ValidationToken: deps.validationToken,
+		Faults:          deps.faults,
 		Logf: func(format string, args ...any) {
 			logger.Warn(fmt.Sprintf(format, args...))
 		},
 	}
+	var wg sync.WaitGroup
 	switch st := store.(type) {
 	case *sqlite.DB:
 		st.Wake = s.Wake
 	case *postgres.DB:
 		st.Wake = s.Wake
+		wg.Go(func() { _ = st.Listen(ctx, s.Wake) })
 	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		_ = s.Run(ctx)
-	}()
-	return s, wg.Wait
+	wg.Go(func() { _ = s.Run(ctx) })
+	return wg.Wait
 }

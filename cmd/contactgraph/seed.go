@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -33,7 +34,7 @@ func (m *Main) seed(ctx context.Context, args []string) error {
 	if *contacts < 0 || *orgContacts < 0 || *batch < 1 {
 		return errors.New("seed: counts must not be negative and --batch must be positive")
 	}
-	store, err := openStore(ctx, *db)
+	store, err := openStore(ctx, *db, slog.New(slog.NewTextHandler(m.Stderr, nil)))
 	if err != nil {
 		return err
 	}

@@ -114,9 +114,11 @@ func envDuration(m *Main, name string, def time.Duration) time.Duration {
 
 // openStore opens the store a --db value names: a postgres:// or
 // postgresql:// URL is a PostgreSQL database, anything else a SQLite file.
-func openStore(ctx context.Context, db string) (contactgraph.Store, error) {
+func openStore(ctx context.Context, db string, logger *slog.Logger) (contactgraph.Store, error) {
 	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
-		s, err := postgres.Open(ctx, db, postgres.Options{})
+		s, err := postgres.Open(ctx, db, postgres.Options{Logf: func(format string, args ...any) {
+			logger.Warn(fmt.Sprintf(format, args...))
+		}})
 		if err != nil {
 			return nil, err
 		}
@@ -135,7 +137,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(m.Stderr, nil))
-	store, err := openStore(ctx, cfg.DB)
+	store, err := openStore(ctx, cfg.DB, logger)
 	if err != nil {
 		return err
 	}
@@ -155,6 +157,10 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	authn = auth.NewCache(authn, 0, nil) // a token is verified once, then remembered until its exp
 	guard := &notify.Guard{AllowPrivate: cfg.Emulator, Allow: cfg.allow}
+	var faults *notify.Faults
+	if cfg.Emulator {
+		faults = &notify.Faults{}
+	}
 	// The key set is published for receivers of rich notifications,
 	// which verify validationTokens with it.
 	jwks, err := issuer.PublicJWKS()
@@ -179,6 +185,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		SubscriptionLifetime:     cfg.Notify.Lifetime,
 		RichSubscriptionLifetime: cfg.Notify.RichLifetime,
 		JWKS:                     jwks,
+		Deliveries:               faults,
 	})
 	if err != nil {
 		return err
@@ -231,7 +238,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 
 	go m.pruneLoop(ctx, store, cfg, logger)
 	sendCtx, stopSending := context.WithCancel(context.WithoutCancel(ctx))
-	_, senderDone := startSender(sendCtx, store, guard, cfg.Notify, logger)
+	senderDone := startSender(sendCtx, store, guard, cfg.Notify,
+		senderDeps{resourceData: api.ResourceData, validationToken: issuer.ValidationToken, faults: faults}, logger)
 	defer func() { stopSending(); senderDone() }()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -38,7 +39,7 @@ func (m *Main) token(ctx context.Context, args []string) error {
 			return errors.New("token: an app token needs --roles")
 		}
 	}
-	store, err := openStore(ctx, *db)
+	store, err := openStore(ctx, *db, slog.New(slog.NewTextHandler(m.Stderr, nil)))
 	if err != nil {
 		return err
 	}
