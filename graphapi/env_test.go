@@ -24,6 +24,7 @@ type env struct {
 	srv    *httptest.Server
 	store  contactgraph.Store
 	db     *sqlite.DB // store, for its Wake hook
+	api    *Server
 	tokens *tokenMinter
 	logs   *lockedBuffer
 }
@@ -53,6 +54,7 @@ func newEnv(t *testing.T, opts ...func(*Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.api = s
 	var mu sync.Mutex
 	var fivexx []string
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
