@@ -129,3 +129,58 @@ func TestReadmeNotifications(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeNotificationControls runs the README's curl lines of the
+// notification emulator controls as pasted, on a server of the test's
+// (its address put for 127.0.0.1:8080), and checks that they acted.
+func TestReadmeNotificationControls(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range strings.Split(string(readme), "\n") {
+		if strings.HasPrefix(l, "curl ") && (strings.Contains(l, "/emulator/deliveries") || strings.Contains(l, "/emulator/lifecycle")) {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) < 6 {
+		t.Fatalf("README.md has %d curl lines of the notification controls, want at least 6", len(lines))
+	}
+	s := startServe(t, "--emulator")
+	tok := mintToken(t, s.db, "--tenant", "contoso", "--user", "ada@contoso.com", "--scopes", "Contacts.Read")
+	ctl := mintToken(t, s.db, "--tenant", "contoso", "--app", "test-harness", "--roles", "Emulator.Control")
+	life := make(chan client.Notifications, 4)
+	hook := httptest.NewServer(&client.Receiver{Handle: func(_ context.Context, n client.Notifications) error {
+		life <- n
+		return nil
+	}})
+	defer hook.Close()
+	body, _ := json.Marshal(map[string]any{
+		"changeType": "created", "notificationUrl": hook.URL, "lifecycleNotificationUrl": hook.URL, "resource": "me/contacts",
+		"expirationDateTime": time.Now().Add(time.Hour).Format(time.RFC3339),
+	})
+	req, _ := http.NewRequest(http.MethodPost, s.base+"/subscriptions", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sub map[string]any
+	json.NewDecoder(resp.Body).Decode(&sub)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create: %d %v", resp.StatusCode, sub)
+	}
+	root := strings.TrimSuffix(s.base, "/v1.0")
+	script := strings.ReplaceAll(strings.Join(lines, "\n"), "http://127.0.0.1:8080", root)
+	bash(t, "../..", script, "CTL="+ctl, "SUB="+sub["id"].(string))
+	select {
+	case n := <-life:
+		if len(n.Value) != 1 || n.Value[0].LifecycleEvent != "missed" || n.Value[0].SubscriptionID != sub["id"] {
+			t.Errorf("lifecycle notification %+v", n.Value)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the README's lifecycle control sent nothing within 10 s")
+	}
+}
