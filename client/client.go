@@ -148,6 +148,19 @@ func (c *Client) prefer() string {
 // Get fetches one delta page from link, retrying throttling, unavailability
 // and transport errors.
 func (c *Client) Get(ctx context.Context, link string) (Page, error) {
+	var p Page
+	err := c.retry(ctx, func() (wait time.Duration, err error) {
+		p, wait, err = c.get(ctx, link)
+		return wait, err
+	})
+	return p, err
+}
+
+// retry calls try until it succeeds, its error is final (wait < 0) or the
+// client's retries are spent, and returns its last error. Between attempts
+// it waits what try asked for or, when that is 0, an exponential backoff
+// with jitter; at most MaxWait either way.
+func (c *Client) retry(ctx context.Context, try func() (wait time.Duration, err error)) error {
 	retries := c.Retries
 	if retries == 0 {
 		retries = 5
@@ -157,9 +170,9 @@ func (c *Client) Get(ctx context.Context, link string) (Page, error) {
 		maxWait = 30 * time.Second
 	}
 	for attempt := 0; ; attempt++ {
-		p, wait, err := c.get(ctx, link)
+		wait, err := try()
 		if err == nil || wait < 0 || attempt >= retries {
-			return p, err
+			return err
 		}
 		if wait == 0 {
 			// Exponential backoff with jitter for transport errors and
@@ -167,9 +180,22 @@ func (c *Client) Get(ctx context.Context, link string) (Page, error) {
 			wait = time.Duration(float64(100*time.Millisecond) * float64(int(1)<<attempt) * (0.5 + rand.Float64()))
 		}
 		if err := c.sleep(ctx, min(wait, maxWait)); err != nil {
-			return p, err
+			return err
 		}
 	}
+}
+
+// authorize sets the bearer token of req when the client has a Token func.
+func (c *Client) authorize(ctx context.Context, req *http.Request) error {
+	if c.Token == nil {
+		return nil
+	}
+	tok, err := c.Token(ctx)
+	if err != nil {
+		return fmt.Errorf("token: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	return nil
 }
 
 // get makes one request. wait < 0 means the error is final; otherwise the
@@ -183,12 +209,8 @@ func (c *Client) get(ctx context.Context, link string) (Page, time.Duration, err
 	if p := c.prefer(); p != "" {
 		req.Header.Set("Prefer", p)
 	}
-	if c.Token != nil {
-		tok, err := c.Token(ctx)
-		if err != nil {
-			return Page{}, -1, fmt.Errorf("token: %w", err)
-		}
-		req.Header.Set("Authorization", "Bearer "+tok)
+	if err := c.authorize(ctx, req); err != nil {
+		return Page{}, -1, err
 	}
 	resp, err := c.httpClient().Do(req)
 	if err != nil {
@@ -203,19 +225,28 @@ func (c *Client) get(ctx context.Context, link string) (Page, time.Duration, err
 		return Page{}, 0, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		herr := httpError(resp, body)
-		err := &contactgraph.Error{Code: codeOf(herr), Message: herr.Message, Err: herr}
-		switch resp.StatusCode {
-		case http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusGatewayTimeout, http.StatusBadGateway:
-			return Page{}, herr.RetryAfter, err
-		}
-		return Page{}, -1, err
+		wait, err := answerError(resp, body)
+		return Page{}, wait, err
 	}
 	p, err := decodePage(body)
 	if err != nil {
 		return Page{}, -1, err
 	}
 	return p, 0, nil
+}
+
+// answerError turns an error answer into a *contactgraph.Error with the
+// domain code of its Graph code, wrapping its *HTTPError. wait is the
+// Retry-After of a 429, 502, 503 or 504 (0 when none was given), which may
+// be retried; any other answer is final (wait < 0).
+func answerError(resp *http.Response, body []byte) (wait time.Duration, err error) {
+	herr := httpError(resp, body)
+	err = &contactgraph.Error{Code: codeOf(herr), Message: herr.Message, Err: herr}
+	switch resp.StatusCode {
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusGatewayTimeout, http.StatusBadGateway:
+		return herr.RetryAfter, err
+	}
+	return -1, err
 }
 
 func httpError(resp *http.Response, body []byte) *HTTPError {

@@ -9,6 +9,13 @@
 // is gone (410 SyncStateNotFound or resyncRequired, 400 syncStateNotFound),
 // starts over with a full round and tells the mirror to reset.
 //
+// For change notifications, Subscribe, RenewSubscription and
+// DeleteSubscription manage subscriptions (POST, PATCH and DELETE
+// /subscriptions) with the same token and error handling, and a Receiver
+// serves the notificationUrl: the validation handshake, the clientState
+// check and the Notifications payload. The documented pattern is a
+// notification says that something changed, a delta round says what.
+//
 // Errors that Graph answered come back as *contactgraph.Error with the
 // domain code of the Graph error (ENotFound, ESyncStateExpired, ...), wrapping
 // an *HTTPError with the status, the Graph code and the request id.

@@ -5,7 +5,8 @@
 //	contactgraph token   print a signed access token
 //	contactgraph cert    print the server's TLS certificate
 //	contactgraph seed    generate realistic data sets
-//	contactgraph sync    mirror a delta collection into a local file
+//	contactgraph sync    mirror a delta collection into a local file, once,
+//	                     periodically, or (--listen) on change notifications
 package main
 
 import (
@@ -37,8 +38,13 @@ type Main struct {
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
 
-	// Ready, when set, receives the server's base URL once it listens.
-	Ready func(baseURL string)
+	// Ready, when set, receives the server's base URL once serve listens,
+	// and the listener's own URL (http://ADDR/) once sync --listen has its
+	// subscription and has saved its first round.
+	Ready func(url string)
+	// Rand is the source of the secrets commands generate (the clientState
+	// of sync --listen); nil for crypto/rand.
+	Rand io.Reader
 }
 
 const usage = `usage: contactgraph <command> [flags]
@@ -48,7 +54,7 @@ commands:
   token   print a signed access token for a user or an application
   cert    print the TLS certificate that serve --tls uses
   seed    write generated contacts and org contacts into the store
-  sync    mirror a Graph delta collection into a local file
+  sync    mirror a Graph delta collection into a local file (--listen: on change notifications)
   receive a webhook receiver that prints the change notifications it gets
 
 Run 'contactgraph <command> -h' for a command's flags.

@@ -25,18 +25,25 @@ type syncState struct {
 }
 
 // sync mirrors a Graph delta collection (contactgraph's or Microsoft's)
-// into a local JSON file, resuming from the deltaLink it saved.
+// into a local JSON file, resuming from the deltaLink it saved: one round,
+// one round per --every interval, or with --listen one round per change
+// notification (see syncListen).
 func (m *Main) sync(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
 	url := fs.String("url", "", "the delta URL to track, such as https://graph.microsoft.com/v1.0/me/contacts/delta?$select=displayName")
 	out := fs.String("out", "mirror.json", "the mirror and its saved deltaLink")
 	token := fs.String("token", m.env("TOKEN", ""), "bearer token (env CONTACTGRAPH_TOKEN)")
-	tokenCmd := fs.String("token-cmd", "", "command that prints a fresh bearer token, run before each round (for long runs)")
+	tokenCmd := fs.String("token-cmd", "", "command that prints a fresh bearer token, run before each request (for long runs, such as --every or --listen)")
 	pageSize := fs.Int("page-size", 0, "Prefer: odata.maxpagesize")
 	minimal := fs.Bool("minimal", false, "Prefer: return=minimal (org contacts): merge the changed properties")
 	every := fs.Duration("every", 0, "keep running, one round per interval (0: one round, then exit)")
+	var lc listenConfig
+	lc.flags(fs)
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := lc.check(fs, *every); err != nil {
 		return err
 	}
 	st, err := loadSyncState(*out)
@@ -65,19 +72,14 @@ func (m *Main) sync(ctx context.Context, args []string) error {
 		}}
 	mirror := &countingMirror{MapMirror: &client.MapMirror{Merge: *minimal}}
 	mirror.Restore(st.Objects)
+	r := &syncRun{m: m, c: c, url: *url, out: *out, st: st, mirror: mirror}
+	if lc.Addr != "" {
+		return m.syncListen(ctx, r, lc)
+	}
 	for {
-		start := time.Now()
-		link, err := c.Sync(ctx, *url, st.DeltaLink, mirror)
-		if err != nil {
-			return fmt.Errorf("sync: %w", err)
-		}
-		st = syncState{URL: *url, DeltaLink: link, Objects: mirror.Snapshot()}
-		if err := saveSyncState(*out, st); err != nil {
+		if err := r.round(ctx); err != nil {
 			return err
 		}
-		fmt.Fprintf(m.Stdout, "%s: %d objects, %d changes applied, %d resets, in %s\n",
-			time.Now().UTC().Format(time.RFC3339), len(st.Objects), mirror.applied, mirror.resets, time.Since(start).Round(time.Millisecond))
-		mirror.applied, mirror.resets = 0, 0
 		if *every <= 0 {
 			return nil
 		}
@@ -87,6 +89,38 @@ func (m *Main) sync(ctx context.Context, args []string) error {
 		case <-time.After(*every):
 		}
 	}
+}
+
+// syncRun is the work of one sync process: its client, the collection it
+// mirrors, the mirror and the file that keeps it. It is not safe for
+// concurrent use: one round at a time.
+type syncRun struct {
+	m      *Main
+	c      *client.Client
+	url    string // the first delta URL
+	out    string // the state file
+	st     syncState
+	mirror *countingMirror
+}
+
+// round brings the mirror up to date from the saved deltaLink (a full
+// round, after a reset, when there is none), saves the state file and
+// prints one line. On error nothing is saved.
+func (r *syncRun) round(ctx context.Context) error {
+	start := time.Now()
+	link, err := r.c.Sync(ctx, r.url, r.st.DeltaLink, r.mirror)
+	if err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	st := syncState{URL: r.url, DeltaLink: link, Objects: r.mirror.Snapshot()}
+	if err := saveSyncState(r.out, st); err != nil {
+		return err
+	}
+	r.st = st
+	fmt.Fprintf(r.m.Stdout, "%s: %d objects, %d changes applied, %d resets, in %s\n",
+		time.Now().UTC().Format(time.RFC3339), len(st.Objects), r.mirror.applied, r.mirror.resets, time.Since(start).Round(time.Millisecond))
+	r.mirror.applied, r.mirror.resets = 0, 0
+	return nil
 }
 
 // countingMirror is a client.MapMirror that counts what a run did.
