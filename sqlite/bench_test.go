@@ -2,8 +2,10 @@ package sqlite_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/contactgraph/contactgraph"
 	"github.com/contactgraph/contactgraph/fakedata"
@@ -83,4 +85,52 @@ func benchStore(b *testing.B) (*sqlite.DB, contactgraph.Mailbox) {
 		b.Fatal(err)
 	}
 	return db, mb
+}
+
+// BenchmarkCreateContactSubscriptions measures a create while subscriptions
+// exist: none; 10,000 on other mailboxes' folders (the common case, which
+// must cost the same as none: matching is one index probe); one on the
+// written folder (the write also records its notification).
+func BenchmarkCreateContactSubscriptions(b *testing.B) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name        string
+		others, own int
+	}{{"none", 0, 0}, {"10000_elsewhere", 10_000, 0}, {"1_on_folder", 0, 1}, {"10000_elsewhere_1_on_folder", 10_000, 1}} {
+		b.Run(tc.name, func(b *testing.B) {
+			db, mb := benchStore(b)
+			sub := func(w contactgraph.Watched) {
+				if _, err := db.CreateSubscription(ctx, contactgraph.Subscription{ID: contactgraph.NewGUID(), TenantID: mb.TenantID, AppID: "bench",
+					Watched: w, Resource: "me/contacts", Changes: contactgraph.ChangeCreated | contactgraph.ChangeUpdated | contactgraph.ChangeDeleted,
+					NotificationURL: "https://receiver.example/hook", Expires: time.Now().Add(time.Hour)}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			var mbOther contactgraph.Mailbox
+			for i := range tc.others {
+				if i%contactgraph.MaxSubscriptionsPerMailbox == 0 {
+					other, err := db.EnsureMailbox(ctx, mb.TenantID, contactgraph.UserID(mb.TenantID, fmt.Sprintf("other%d@contoso.com", i)), fmt.Sprintf("other%d@contoso.com", i))
+					if err != nil {
+						b.Fatal(err)
+					}
+					mbOther = other
+				}
+				sub(contactgraph.Watched{Collection: "contacts", Mailbox: mbOther, FolderID: mbOther.RootID})
+			}
+			for range tc.own {
+				sub(contactgraph.Watched{Collection: "contacts", Mailbox: mb, FolderID: mb.RootID})
+			}
+			gen := fakedata.New(1)
+			in := make([]contactgraph.ContactInput, b.N)
+			for i := range in {
+				in[i] = gen.Contact()
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := db.CreateContact(ctx, mb, mb.RootID, in[i]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
