@@ -70,6 +70,10 @@ type Subscription struct {
 // one mailbox, across applications.
 const MaxSubscriptionsPerMailbox = 1000
 
+// MaxOrgSubscriptionsPerTenant is the quota of subscriptions to a tenant's
+// org contacts, across applications: the directory's limit per tenant.
+const MaxOrgSubscriptionsPerTenant = 1000
+
 // Notification is one entry of the outbox, claimed by a sender: a change
 // of one object for one subscription, or a lifecycle event.
 type Notification struct {

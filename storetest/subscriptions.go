@@ -204,6 +204,14 @@ func testSubscriptionQuota(t *testing.T, s contactgraph.Store, clock *Clock) {
 	wantCode(t, err, contactgraph.EForbidden)
 	other := mailbox(t, s, "bob@contoso.com")
 	must(s.CreateSubscription(ctx(), newSubscription("bobs", contactgraph.Watched{Collection: "contacts", Mailbox: other, FolderID: other.RootID}, contactgraph.ChangeCreated, clock)))
+
+	// Org contacts: a quota per tenant.
+	org := contactgraph.Watched{Collection: "orgContacts", Mailbox: contactgraph.Mailbox{TenantID: tenant}}
+	for i := range contactgraph.MaxOrgSubscriptionsPerTenant {
+		must(s.CreateSubscription(ctx(), newSubscription(fmt.Sprintf("org-%04d", i), org, contactgraph.ChangeCreated, clock)))
+	}
+	_, err = s.CreateSubscription(ctx(), newSubscription("org-one-more", org, contactgraph.ChangeCreated, clock))
+	wantCode(t, err, contactgraph.EForbidden)
 }
 
 // Deleting a user, or resetting the tenant, ends the subscriptions of what

@@ -78,6 +78,19 @@ func (s *Store) CreateSubscription(ctx context.Context, sub contactgraph.Subscri
 	}
 	owner := sub.Watched.Mailbox.UserID
 	err = s.write(ctx, func(tx *conn) error {
+		if owner == "" { // org contacts: the directory's quota per tenant, under the tenant's counter row lock
+			if _, err := s.tenantRevs(ctx, tx, sub.TenantID, 0); err != nil {
+				return fmt.Errorf("lock tenant: %w", err)
+			}
+			var n int
+			if err := s.queryRow(ctx, tx, `SELECT COUNT(*) FROM subscriptions WHERE tenant_id = ? AND owner_id = ''`, sub.TenantID).Scan(&n); err != nil {
+				return fmt.Errorf("count subscriptions: %w", err)
+			}
+			if n >= contactgraph.MaxOrgSubscriptionsPerTenant {
+				return contactgraph.Errorf(contactgraph.EForbidden,
+					"The tenant has reached its limit of %d subscriptions to org contacts.", contactgraph.MaxOrgSubscriptionsPerTenant)
+			}
+		}
 		if owner != "" {
 			if _, err := s.exec(ctx, tx, `UPDATE users SET rev = rev WHERE tenant_id = ? AND id = ?`, sub.TenantID, owner); err != nil {
 				return fmt.Errorf("lock mailbox: %w", err)
