@@ -33,9 +33,12 @@
 //     keep mirrors of contact folders (some with a random $select), of the
 //     folder tree and of a folder's children, and of org contacts with and
 //     without Prefer: return=minimal, abandoning rounds half way and
-//     resuming from older deltaLinks; meanwhile a server is killed with
-//     SIGKILL and restarted several times (with two replicas, the other
-//     keeps serving).
+//     resuming from older deltaLinks; subscriptions made before the load
+//     (POST /subscriptions, every change type) watch the contacts of each
+//     stable folder, the mailbox's folders and the org contacts, delivered
+//     to three receivers in the test process (see below); meanwhile a
+//     server is killed with SIGKILL and restarted several times (with two
+//     replicas, the other keeps serving and sending).
 //
 // Every delta page a client receives is checked on the wire: a JSON
 // object with a "value" array and exactly one of @odata.nextLink and
@@ -46,7 +49,7 @@
 // Every write goes into a ledger: acknowledged (2xx), refused (4xx), not
 // sent, or of unknown outcome (the connection died with the server). Each
 // object has one writer, so the acknowledged writes of an object are in
-// the server's order. Three checks use it:
+// the server's order. Four checks use it:
 //
 //  1. After every complete round of a contact mirror without $select, the
 //     consistency invariant: every contact whose last write acknowledged
@@ -66,6 +69,33 @@
 //     unknown outcome explain. A write the server refuses although every
 //     earlier write of its object was acknowledged (a 404 for an object it
 //     acknowledged creating) and any 5xx answer are reported too.
+//  4. TestTorture's change notifications: every acknowledged write that a
+//     subscription matched was delivered at least once. Servers run with
+//     --notification-timeout 500ms and --notification-lease 2s, so a
+//     killed process's claims come back soon. The receivers (httptest
+//     servers on loopback, each subscription on its own path behind a
+//     client.Receiver: the validation handshake, the clientState) answer
+//     a notification POST, by seeded random choice, 202 (delivered), 500
+//     (about 15%) or only once the sender has given up waiting (about 5%:
+//     failed); a notification that failed three POSTs in a row is
+//     accepted on the next, which keeps the sender's backoff short. From
+//     the ledger, each (subscription, object, change type) must have as
+//     many deliveries as acknowledged writes made it: a contact created,
+//     updated or deleted in a watched folder makes created, updated or
+//     deleted there, a move deleted in the old folder and created in the
+//     new (a contact deleted with its folder makes none; only writers'
+//     folders are deleted, and they are not watched); folder writes make created, updated, deleted for the mailbox's
+//     folders; org contacts created and restored make created, updates
+//     updated, soft deletes and purges deleted (the store derives the type
+//     from the collection's change log). After the other checks the test
+//     waits up to 2 minutes for them, then fails with the first 20
+//     missing, each with its object's writes. Not checked: notifications
+//     a write of unknown outcome may have made (they may only explain
+//     duplicates), the next acknowledged write of an object such a write
+//     may have moved where the ledger does not know, and which update a
+//     delivery belongs to (the payload has no revision: two updates of an
+//     object are counted, not told apart). Duplicates, those that writes
+//     of unknown outcome may explain, and the failed POSTs are reported.
 //
 // # The torture test, long
 //
@@ -79,6 +109,8 @@
 // -torture.writers, -torture.clients and -torture.objects size the load;
 // the seed is logged and -torture.seed replays the random choices (the
 // interleaving of goroutines and kills is not replayed). Add -race to
-// check the test process itself. Each run ends with a summary line: writes
-// by kind and outcome, rounds, restarts, and the mirrors checked.
+// check the test process itself. Each run ends with a notification
+// summary line (expected, delivered, missing, duplicates, failed POSTs)
+// and a summary line: writes by kind and outcome, rounds, restarts, the
+// mirrors checked and the notifications.
 package e2e

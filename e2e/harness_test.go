@@ -13,11 +13,18 @@ import (
 // of a deployment start), and stops them when the test ends.
 func startServers(t *testing.T, db string, names ...string) []*server {
 	t.Helper()
+	return startServersWith(t, db, nil, names...)
+}
+
+// startServersWith is startServers with more serve flags (args), given to
+// every run of every server.
+func startServersWith(t *testing.T, db string, args []string, names ...string) []*server {
+	t.Helper()
 	servers := make([]*server, len(names))
 	errs := make([]error, len(names))
 	var wg sync.WaitGroup
 	for i, name := range names {
-		servers[i] = &server{name: name, db: db, dir: t.TempDir(), log: &serverLog{}}
+		servers[i] = &server{name: name, db: db, args: args, dir: t.TempDir(), log: &serverLog{}}
 		s := servers[i]
 		t.Cleanup(func() {
 			if err := s.stop(); err != nil {

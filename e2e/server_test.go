@@ -101,6 +101,7 @@ func withParams(dsn string, params map[string]string) string {
 type server struct {
 	name string
 	db   string
+	args []string // serve's flags besides --addr and --db, on every run
 	dir  string
 	log  *serverLog
 
@@ -125,7 +126,7 @@ func (s *server) start() error {
 	run := s.runs
 	found := make(chan string, 1)
 	out := &runWriter{log: s.log, prefix: fmt.Sprintf("[%s run %d] ", s.name, run), watch: "base URL: ", found: found}
-	cmd := exec.Command(serverBin, "serve", "--addr", "127.0.0.1:0", "--db", s.db)
+	cmd := exec.Command(serverBin, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", s.db}, s.args...)...)
 	cmd.Dir = s.dir
 	cmd.Stdout = out
 	cmd.Stderr = out

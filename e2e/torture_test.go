@@ -13,9 +13,11 @@ import (
 )
 
 // TestTorture runs writers and delta clients against servers that are
-// killed with SIGKILL and restarted while they work, then checks every
-// mirror and every acknowledged write. -torture.duration sets the load's
-// length (see the package documentation for a long run).
+// killed with SIGKILL and restarted while they work, with subscriptions
+// whose receivers fail some notification POSTs, then checks every
+// mirror, every acknowledged write and its notifications.
+// -torture.duration sets the load's length (see the package
+// documentation for a long run).
 func TestTorture(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) { torture(t, sqliteDB(t), 1) })
 	t.Run("postgres two replicas", func(t *testing.T) { torture(t, postgresDB(t), 2) })
@@ -37,7 +39,7 @@ func torture(t *testing.T, db string, replicas int) {
 	if restarts <= 0 {
 		restarts = max(3, int(duration/(10*time.Second)))
 	}
-	if dl, ok := t.Deadline(); ok && time.Until(dl) < duration+3*time.Minute {
+	if dl, ok := t.Deadline(); ok && time.Until(dl) < duration+3*time.Minute+notifyWait { // the settle's and the notifications' waits
 		t.Fatalf("-torture.duration=%v does not fit in the test binary's -timeout (%v left): raise -timeout", duration, time.Until(dl).Round(time.Second))
 	}
 	t.Logf("seed %d (-torture.seed=%d replays the random choices), %v, %d writers, %d replicas, %d restarts", seed, seed, duration, *tortureWriters, replicas, restarts)
@@ -50,11 +52,13 @@ func torture(t *testing.T, db string, replicas int) {
 			names = append(names, fmt.Sprintf("replica %c", 'A'+i))
 		}
 	}
-	servers := startServers(t, db, names...)
-	tok := userToken(t, db, "alice@contoso.com")
+	servers := startServersWith(t, db, notifyServeArgs, names...)
+	const upn = "alice@contoso.com"
+	tok := userToken(t, db, upn)
 	bal := newBalancer(servers...)
 	a := &api{http: bal.httpClient(), base: servers[0].BaseURL(), token: tok}
 	f := newFixture(t, a, 2)
+	notes := newNotifications(t, a, f, upn, seed, duration)
 	w := &workload{api: a, ledger: f.ledger, stable: f.stable, objects: *tortureObjects, pace: 3 * time.Millisecond}
 	for o := range w.weights {
 		w.weights[o] = 2
@@ -84,6 +88,7 @@ func torture(t *testing.T, db string, replicas int) {
 	st := settle(t, f, true, clients)
 	checkLedger(t, f.ledger, st)
 	n := checkMirrors(t, st, clients)
+	notified := notes.check(t, f.ledger)
 	var rounds, abandoned, resumed, transient int
 	for _, dc := range clients {
 		rounds += dc.stats.rounds
@@ -94,9 +99,9 @@ func torture(t *testing.T, db string, replicas int) {
 	}
 	t.Logf("writes (acknowledged/unknown outcome/refused/not sent): %s; the slowest took %s", f.ledger.summary(), f.ledger.slowestWrite())
 	ack, unk := f.ledger.totals()
-	t.Logf("torture summary (%d replicas, %v, seed %d): %d writes acknowledged, %d of unknown outcome, all acknowledged ones checked; %d delta rounds completed, %d abandoned half way, %d resumed from an older deltaLink, %d failed on transport errors; %d SIGKILL restarts (%v down in all); %d mirrors equal the state read in full (%d contacts, %d folders, %d org contacts, %d deleted org contacts)",
+	t.Logf("torture summary (%d replicas, %v, seed %d): %d writes acknowledged, %d of unknown outcome, all acknowledged ones checked; %d delta rounds completed, %d abandoned half way, %d resumed from an older deltaLink, %d failed on transport errors; %d SIGKILL restarts (%v down in all); %d mirrors equal the state read in full (%d contacts, %d folders, %d org contacts, %d deleted org contacts); %s",
 		replicas, duration, seed, ack, unk, rounds, abandoned, resumed, transient, run.restarts, run.down.Round(time.Millisecond), n,
-		len(st.contacts), len(st.folders), len(st.org), len(st.orgGone))
+		len(st.contacts), len(st.folders), len(st.org), len(st.orgGone), notified)
 }
 
 // newTortureClients returns the delta clients of a torture run: contact

@@ -25,6 +25,7 @@ type notifyConfig struct {
 	Workers           int
 	Timeout           time.Duration
 	RetryFor          time.Duration
+	Lease             time.Duration // how long a sender holds claimed outbox entries
 	ValidationTimeout time.Duration
 	Lifetime          time.Duration
 	RichLifetime      time.Duration
@@ -36,6 +37,7 @@ func (m *Main) notifyFlags(fs *flag.FlagSet, c *notifyConfig) {
 	fs.IntVar(&c.Workers, "notification-workers", envInt(m, "NOTIFICATION_WORKERS", 4), "concurrent notification POSTs of this process (env CONTACTGRAPH_NOTIFICATION_WORKERS)")
 	fs.DurationVar(&c.Timeout, "notification-timeout", envDuration(m, "NOTIFICATION_TIMEOUT", notify.DefaultTimeout), "how long a receiver has to answer a notification POST (env CONTACTGRAPH_NOTIFICATION_TIMEOUT)")
 	fs.DurationVar(&c.RetryFor, "notification-retry-for", envDuration(m, "NOTIFICATION_RETRY_FOR", notify.DefaultRetryFor), "how long a failing notification is retried before it is dropped and a missed lifecycle notification sent (env CONTACTGRAPH_NOTIFICATION_RETRY_FOR)")
+	fs.DurationVar(&c.Lease, "notification-lease", envDuration(m, "NOTIFICATION_LEASE", notify.DefaultLease), "how long a sender holds the notifications it claimed; a killed process's claims return to the other senders after it (env CONTACTGRAPH_NOTIFICATION_LEASE)")
 	fs.DurationVar(&c.ValidationTimeout, "validation-timeout", envDuration(m, "VALIDATION_TIMEOUT", 10*time.Second), "how long a receiver has to answer the validation request of a new subscription (env CONTACTGRAPH_VALIDATION_TIMEOUT)")
 	fs.DurationVar(&c.Lifetime, "subscription-lifetime", envDuration(m, "SUBSCRIPTION_LIFETIME", 10080*time.Minute), "how far ahead a subscription may expire (env CONTACTGRAPH_SUBSCRIPTION_LIFETIME)")
 	fs.DurationVar(&c.RichLifetime, "rich-subscription-lifetime", envDuration(m, "RICH_SUBSCRIPTION_LIFETIME", 1440*time.Minute), "the same for subscriptions with resource data (env CONTACTGRAPH_RICH_SUBSCRIPTION_LIFETIME)")
@@ -68,6 +70,8 @@ func (c notifyConfig) check() ([]netip.Prefix, error) {
 		return nil, fmt.Errorf("serve: --notification-workers must be at least 1")
 	case c.Timeout <= 0 || c.ValidationTimeout <= 0 || c.RetryFor <= 0:
 		return nil, fmt.Errorf("serve: notification timeouts must be positive")
+	case c.Lease <= 0:
+		return nil, fmt.Errorf("serve: --notification-lease must be positive")
 	case c.Lifetime <= 0 || c.RichLifetime <= 0:
 		return nil, fmt.Errorf("serve: subscription lifetimes must be positive")
 	}
@@ -101,6 +105,7 @@ func startSender(ctx context.Context, store contactgraph.Store, guard *notify.Gu
 		Client:          guard.Client(cfg.Timeout),
 		Timeout:         cfg.Timeout,
 		RetryFor:        cfg.RetryFor,
+		Lease:           cfg.Lease,
 		Workers:         cfg.Workers,
 		ResourceData:    deps.resourceData,
 		ValidationToken: deps.validationToken,

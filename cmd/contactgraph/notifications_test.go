@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/contactgraph/contactgraph/client"
+	"github.com/contactgraph/contactgraph/notify"
 )
 
 // TestServeDeliversNotifications: serve --emulator validates a receiver
@@ -93,7 +94,8 @@ func TestServeNotificationFlags(t *testing.T) {
 		t.Errorf("loopback receiver with --notification-allow 127.0.0.0/8: %d, want 201", got)
 	}
 	m := &Main{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, Getenv: func(string) string { return "" }}
-	for _, args := range [][]string{{"--notification-allow", "not-a-range"}, {"--notification-workers", "0"}} {
+	for _, args := range [][]string{{"--notification-allow", "not-a-range"}, {"--notification-workers", "0"},
+		{"--notification-lease", "0s"}, {"--notification-lease", "-1s"}} {
 		if _, err := m.serveFlags(args); err == nil {
 			t.Errorf("serve %v must fail", args)
 		}
@@ -182,5 +184,34 @@ func TestReadmeNotificationControls(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the README's lifecycle control sent nothing within 10 s")
+	}
+}
+
+// TestServeNotificationLease: --notification-lease defaults to the
+// sender's default, is read from CONTACTGRAPH_NOTIFICATION_LEASE, and the
+// flag wins over the environment.
+func TestServeNotificationLease(t *testing.T) {
+	for _, c := range []struct {
+		env  string
+		args []string
+		want time.Duration
+	}{
+		{"", nil, notify.DefaultLease},
+		{"5s", nil, 5 * time.Second},
+		{"5s", []string{"--notification-lease", "2s"}, 2 * time.Second},
+	} {
+		m := &Main{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, Getenv: func(name string) string {
+			if name == "CONTACTGRAPH_NOTIFICATION_LEASE" {
+				return c.env
+			}
+			return ""
+		}}
+		cfg, err := m.serveFlags(c.args)
+		if err != nil {
+			t.Fatalf("env %q, serve %v: %v", c.env, c.args, err)
+		}
+		if cfg.Notify.Lease != c.want {
+			t.Errorf("env %q, serve %v: lease %v, want %v", c.env, c.args, cfg.Notify.Lease, c.want)
+		}
 	}
 }
