@@ -63,6 +63,10 @@ type Page struct {
 	Items     []json.RawMessage
 	SkipToken string
 	DeltaTok  string
+	// Incremental says the page belongs to a round from a deltaLink (a
+	// start position after the beginning); only such rounds report changes
+	// rather than state, so only they honour Prefer: return=minimal.
+	Incremental bool
 }
 
 // CallerOf returns the token binding of a principal: its user for a
@@ -140,7 +144,7 @@ func expired() error {
 
 // page turns one store page into an answer, minting the next token.
 func (e *Engine) page(t Token, until int64, more bool, lastRev int64, items []json.RawMessage) Page {
-	p := Page{Items: items}
+	p := Page{Items: items, Incremental: t.Since > 0}
 	if more {
 		t.Until, t.After = until, lastRev
 		p.SkipToken = e.Codec.Encode(t)

@@ -89,6 +89,15 @@ func (s *Server) serveDelta(w http.ResponseWriter, r *http.Request, req delta.Re
 			return
 		}
 	}
+	for name := range q {
+		// A token without its "$" would be ignored as a custom parameter
+		// and silently start a full round: refuse it, as Graph does.
+		if n := strings.ToLower(name); n == "deltatoken" || n == "skiptoken" {
+			s.writeError(w, r, contactgraph.Errorf(eBadRequest,
+				"The query parameter '%s' is not a query option: the token of a delta link goes in '$%s'. Use the link exactly as the server returned it.", name, n))
+			return
+		}
+	}
 	if q.Has(optSkipToken) && q.Has(optDeltaTok) {
 		s.writeError(w, r, contactgraph.Errorf(contactgraph.EBadToken, "Badly formed token."))
 		return
@@ -148,7 +157,7 @@ func (s *Server) serveDelta(w http.ResponseWriter, r *http.Request, req delta.Re
 	if pref.MaxPageSize > 0 {
 		applied = append(applied, "odata.maxpagesize="+strconv.Itoa(req.PageSize))
 	}
-	if req.Minimal {
+	if req.Minimal && page.Incremental { // a first round returns whole objects: minimal does nothing there
 		applied = append(applied, "return=minimal")
 	}
 	if len(applied) > 0 {

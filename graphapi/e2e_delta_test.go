@@ -129,6 +129,14 @@ func TestDeltaErrorsOverHTTP(t *testing.T) {
 			t.Fatalf("message %q", er.Message)
 		}
 	}
+	// A token without its "$" would start a full round unnoticed: refused.
+	org := e.tokens.app("contoso", "crm", "Directory.Read.All")
+	for path, tk := range map[string]string{"/v1.0/me/contacts/delta?deltatoken=" + tok: u.token, "/v1.0/me/contacts/delta?SkipToken=" + tok: u.token, "/v1.0/contacts/delta?deltatoken=" + tok: org} {
+		er := fails(t, e.do(t, http.MethodGet, path, tk, nil), 400, "BadRequest")
+		if !strings.Contains(er.Message, "is not a query option") {
+			t.Errorf("%s: message %q", path, er.Message)
+		}
+	}
 	// Another user's token, and a token on another collection: refused alike.
 	fails(t, e.do(t, http.MethodGet, "/v1.0/me/contacts/delta?$deltatoken="+tok, bob.token, nil), 400, "BadRequest")
 	fails(t, e.do(t, http.MethodGet, "/v1.0/me/contactFolders/delta?$deltatoken="+tok, u.token, nil), 400, "BadRequest")

@@ -46,7 +46,12 @@ func TestOrgContactSeedExamples(t *testing.T) {
 	}
 
 	// Example 3: return=minimal on the deltaLink: only what changed, mail
-	// omitted (unchanged), jobTitle null (cleared).
+	// omitted (unchanged), jobTitle null (cleared). On the first round it
+	// changes nothing, so it is not reported as applied there.
+	firstPage := e.do(t, http.MethodGet, "/v1.0/contacts/delta?$select=displayName,jobTitle,mail", reader, nil, "Prefer", "return=minimal")
+	if got := firstPage.header.Get("Preference-Applied"); got != "" {
+		t.Errorf("first round: Preference-Applied = %q, want none", got)
+	}
 	_, dl = e.round(t, "/v1.0/contacts/delta?$select=displayName,jobTitle,mail", reader, "Prefer", "return=minimal")
 	ok(t, e.do(t, http.MethodPatch, "/v1.0/contacts/"+id, admin, []byte(`{"displayName":"displayName-value","jobTitle":null}`)), http.StatusOK)
 	r := e.do(t, http.MethodGet, dl, reader, nil, "Prefer", "return=minimal")
