@@ -1,6 +1,10 @@
 package contactgraph
 
-import "encoding/json"
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+)
 
 // FolderSchema is the property set of microsoft.graph.contactFolder.
 var FolderSchema = NewSchema("microsoft.graph.contactFolder", []Property{
@@ -25,13 +29,28 @@ type Folder struct {
 // IsRoot reports whether f is the mailbox's default folder.
 func (f *Folder) IsRoot() bool { return f.ParentID == "" }
 
-// Doc renders the folder's Graph representation.
+// Doc renders the folder's Graph representation. The default folder's
+// parentFolderId is its mailbox's message folder root, as in Outlook
+// (RootParentID), never empty.
 func (f *Folder) Doc() json.RawMessage {
+	parent := f.ParentID
+	if f.IsRoot() {
+		parent = RootParentID(f.ID)
+	}
 	return renderDoc(FolderSchema, map[string]json.RawMessage{
 		"id":             marshal(f.ID),
 		"displayName":    marshal(f.DisplayName),
-		"parentFolderId": marshal(f.ParentID),
+		"parentFolderId": marshal(parent),
 	})
+}
+
+// RootParentID returns the id that stands for the message folder root
+// (Outlook's msgfolderroot), the parent of the default contact folder
+// rootID: stable, of the shape of an id, and not a contact folder (reading
+// it as one is ENotFound).
+func RootParentID(rootID string) string {
+	h := sha256.Sum256([]byte("contactgraph:msgfolderroot:" + rootID))
+	return base64.RawURLEncoding.EncodeToString(h[:24])
 }
 
 // FolderInput is a validated folder create or update body.

@@ -32,6 +32,16 @@ func TestFolders(t *testing.T) {
 		t.Errorf("folder JSON %s", r.body)
 	}
 
+	// The default folder's parent is the message folder root, as in
+	// Outlook: an id, never "", and not a contact folder.
+	def := ok(t, e.do(t, "GET", "/v1.0/me/contactFolders/"+root, u.token, nil), 200)
+	if p := str(t, def, "parentFolderId"); !contactgraph.ValidID(p) || p == root || p != contactgraph.RootParentID(root) {
+		t.Errorf("default folder's parentFolderId %q", p)
+	} else {
+		fails(t, e.do(t, "GET", "/v1.0/me/contactFolders/"+p, u.token, nil), 404, "ErrorItemNotFound")
+		fails(t, e.do(t, "POST", "/v1.0/me/contactFolders", u.token, map[string]any{"displayName": "Top", "parentFolderId": p}), 404, "ErrorItemNotFound")
+	}
+
 	// A child folder, by POST childFolders and by parentFolderId.
 	b := ok(t, e.do(t, "POST", "/v1.0/me/contactFolders/"+aID+"/childFolders", u.token, map[string]any{"displayName": "Close"}), 201)
 	bID := str(t, b, "id")
@@ -85,7 +95,7 @@ func TestFolders(t *testing.T) {
 			}
 		}
 		rootGot := ok(t, e.do(t, "GET", "/v1.0/me/contactFolders/"+root, u.token, nil), 200)
-		if str(t, rootGot, "displayName") != "Contacts" || str(t, rootGot, "parentFolderId") != "" {
+		if str(t, rootGot, "displayName") != "Contacts" || str(t, rootGot, "parentFolderId") != contactgraph.RootParentID(root) {
 			t.Errorf("root %v", rootGot)
 		}
 		sel := ok(t, e.do(t, "GET", "/v1.0/me/contactFolders/"+aID+"?$select=parentFolderId", u.token, nil), 200)
