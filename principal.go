@@ -50,6 +50,8 @@ const (
 	PermUserRead             = "User.Read.All"
 	PermUserReadWrite        = "User.ReadWrite.All"
 	PermUserReadBasic        = "User.ReadBasic.All"
+	PermUserReadSelf         = "User.Read"      // the signed-in user's own profile
+	PermUserReadWriteSelf    = "User.ReadWrite" // the same, writable
 	PermDirectoryAccessAsApp = "Directory.AccessAsUser.All"
 	// PermEmulatorControl allows the emulator controls of a server started
 	// with them enabled: fault injection, forced resync, tenant reset, seeding.

@@ -1,6 +1,7 @@
 package graphapi
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -30,7 +31,7 @@ func TestUsers(t *testing.T) {
 	tid := contactgraph.TenantID("contoso")
 	if id != contactgraph.UserID(tid, "grace@contoso.com") || str(t, u, "displayName") != "Grace Hopper" ||
 		str(t, u, "userPrincipalName") != "grace@contoso.com" || str(t, u, "mail") != "grace@contoso.com" ||
-		str(t, u, "@odata.context") != base+"/$metadata#users/$entity" || len(u) != 5 {
+		str(t, u, "@odata.context") != base+"/$metadata#users/$entity" || len(u) != 12 {
 		t.Fatalf("created %s", r.body)
 	}
 	if loc := r.header.Get("Location"); loc != base+"/users/"+id {
@@ -67,7 +68,10 @@ func TestUsers(t *testing.T) {
 		if len(sel) != 3 || sel["mail"] == nil {
 			t.Errorf("$select=mail %v", sel)
 		}
-		fails(t, e.do(t, "GET", "/v1.0/users/"+id+"?$select=jobTitle", reader, nil), 400, "Request_BadRequest")
+		fails(t, e.do(t, "GET", "/v1.0/users/"+id+"?$select=shoeSize", reader, nil), 400, "Request_BadRequest")
+		if sel := ok(t, e.do(t, "GET", "/v1.0/users/"+id+"?$select=jobTitle", reader, nil), 200); len(sel) != 3 || sel["jobTitle"] != nil {
+			t.Errorf("$select=jobTitle (not kept: null) %v", sel)
+		}
 		er := fails(t, e.do(t, "GET", "/v1.0/users/nobody@contoso.com", reader, nil), 404, "Request_ResourceNotFound")
 		if !strings.Contains(er.Message, "nobody@contoso.com") {
 			t.Errorf("message %q", er.Message)
@@ -102,4 +106,38 @@ func TestUsers(t *testing.T) {
 		fails(t, e.do(t, "DELETE", "/v1.0/users/tmp@contoso.com", admin, nil), 404, "Request_ResourceNotFound")
 		fails(t, e.do(t, "GET", "/v1.0/users/tmp@contoso.com/contacts", contactsOnly, nil), 404, "ErrorInvalidUser")
 	})
+}
+
+// TestMe: GET /me answers the signed-in user in Graph's shape, creating it
+// on first access; it needs a permission that reads the user; an app
+// token is 400; /users/me-token-to-replace (the Go SDK without its URL
+// middleware) is the same.
+func TestMe(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ada := e.newUser("contoso", "ada@contoso.com", contactgraph.PermUserReadSelf)
+	for _, path := range []string{"/v1.0/me", "/v1.0/users/me-token-to-replace", "/v1.0/me?$select=displayName,id"} {
+		m := ok(t, e.do(t, "GET", path, ada.token, nil), 200)
+		if m["id"] != ada.id || m["userPrincipalName"] != nil && m["userPrincipalName"] != ada.upn || m["@odata.context"] != e.srv.URL+"/v1.0/$metadata#users/$entity" {
+			t.Errorf("%s: %v", path, m)
+		}
+	}
+	full := ok(t, e.do(t, "GET", "/v1.0/me", ada.token, nil), 200)
+	if fmt.Sprint(full["businessPhones"]) != "[]" || full["surname"] != nil || len(full) != 12 {
+		t.Errorf("GET /me shape: %v", full)
+	}
+	sel := ok(t, e.do(t, "GET", "/v1.0/me?$select=displayName", ada.token, nil), 200)
+	if len(sel) != 3 || sel["displayName"] != "ada" && sel["displayName"] == nil {
+		t.Errorf("$select=displayName: %v", sel)
+	}
+	fails(t, e.do(t, "GET", "/v1.0/me?$select=shoeSize", ada.token, nil), 400, "Request_BadRequest")
+	other := e.newUser("fabrikam", "bob@fabrikam.com", contactgraph.PermUserReadSelf)
+	if m := ok(t, e.do(t, "GET", "/v1.0/me", other.token, nil), 200); m["id"] != other.id {
+		t.Errorf("another tenant's /me: %v", m)
+	}
+	contactsOnly := e.newUser("contoso", "cy@contoso.com", contactgraph.PermContactsRead)
+	fails(t, e.do(t, "GET", "/v1.0/me", contactsOnly.token, nil), 403, "Authorization_RequestDenied")
+	app := e.tokens.app("contoso", "daemon", contactgraph.PermUserRead)
+	fails(t, e.do(t, "GET", "/v1.0/me", app, nil), 400, "BadRequest")
+	fails(t, e.do(t, "DELETE", "/v1.0/me", ada.token, nil), 405, "Request_BadRequest")
 }

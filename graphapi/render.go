@@ -86,24 +86,24 @@ func (s *Server) writeCreated(w http.ResponseWriter, r *http.Request, location s
 	s.writeJSON(w, r, http.StatusCreated, body)
 }
 
-// userDoc renders a user's document: id, displayName, userPrincipalName,
-// mail (null when empty).
+// userDoc renders a user in Graph's default shape (userSchema's order):
+// the properties the server keeps, the others null, businessPhones [].
 func userDoc(u contactgraph.User) json.RawMessage {
-	str := func(v string) json.RawMessage {
+	str := func(v string) string {
 		if v == "" {
-			return json.RawMessage("null")
+			return "null"
 		}
-		return json.RawMessage(jsonValue(v))
+		return jsonValue(v)
 	}
 	var b bytes.Buffer
-	b.WriteString(`{"id":`)
-	b.Write(str(u.ID))
-	b.WriteString(`,"displayName":`)
-	b.Write(str(u.DisplayName))
-	b.WriteString(`,"userPrincipalName":`)
-	b.Write(str(u.UPN))
-	b.WriteString(`,"mail":`)
-	b.Write(str(u.Mail))
+	b.WriteString(`{"businessPhones":[],"displayName":`)
+	b.WriteString(str(u.DisplayName))
+	b.WriteString(`,"givenName":null,"jobTitle":null,"mail":`)
+	b.WriteString(str(u.Mail))
+	b.WriteString(`,"mobilePhone":null,"officeLocation":null,"preferredLanguage":null,"surname":null,"userPrincipalName":`)
+	b.WriteString(str(u.UPN))
+	b.WriteString(`,"id":`)
+	b.WriteString(str(u.ID))
 	b.WriteByte('}')
 	return b.Bytes()
 }

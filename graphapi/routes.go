@@ -30,6 +30,7 @@ const (
 	kFoldersCount                            // {mailbox}/contactFolders/$count, …/childFolders/$count
 	kContactsCount                           // {mailbox}/contacts/$count, …/contactFolders/{id}/contacts/$count
 	kOrgCount                                // /contacts/$count
+	kMe                                      // /me (and /users/me-token-to-replace)
 	kSubscriptions                           // /subscriptions
 	kSubscription                            // /subscriptions/{id}
 	kSubscriptionReauthorize                 // /subscriptions/{id}/reauthorize
@@ -42,6 +43,9 @@ var (
 	permUsersRead     = []string{contactgraph.PermUserRead, contactgraph.PermUserReadBasic, contactgraph.PermUserReadWrite,
 		contactgraph.PermDirectoryRead, contactgraph.PermDirectoryReadWrite}
 	permUsersWrite = []string{contactgraph.PermUserReadWrite, contactgraph.PermDirectoryReadWrite}
+	// permMe reads the signed-in user: User.Read, or any permission that
+	// reads users.
+	permMe = append([]string{contactgraph.PermUserReadSelf, contactgraph.PermUserReadWriteSelf}, permUsersRead...)
 )
 
 // Query options a route accepts, besides the parameters that do not start
@@ -78,6 +82,7 @@ var routes = []route{
 	{kUsers, http.MethodPost, permUsersWrite, optsNone, (*Server).createUser},
 	{kUser, http.MethodGet, permUsersRead, optsItem, (*Server).getUser},
 	{kUser, http.MethodDelete, permUsersWrite, optsNone, (*Server).deleteUser},
+	{kMe, http.MethodGet, permMe, optsItem, (*Server).getMe},
 
 	{kFolders, http.MethodGet, permContactsRead, optsList, (*Server).listFolders},
 	{kFolders, http.MethodPost, permContactsWrite, optsNone, (*Server).createFolder},
@@ -120,7 +125,7 @@ var routes = []route{
 // contacts, Outlook for mailbox paths.
 func (k kind) family() family {
 	switch k {
-	case kUsers, kUser, kOrgCount, kOrgContacts, kOrgContact, kOrgDelta, kDeletedOrgContacts, kDeletedItem, kDeletedItemRestore:
+	case kUsers, kUser, kMe, kOrgCount, kOrgContacts, kOrgContact, kOrgDelta, kDeletedOrgContacts, kDeletedItem, kDeletedItemRestore:
 		return directory
 	}
 	return outlook
@@ -256,7 +261,8 @@ func parseTarget(segs []string) (target, error) {
 	case is(segs[0], "me"):
 		t.me, rest = true, segs[1:]
 		if len(rest) == 0 {
-			return t, noSegment(segs[0])
+			t.kind = kMe
+			return t, nil
 		}
 	case is(segs[0], "users"):
 		switch {
@@ -270,10 +276,10 @@ func parseTarget(segs []string) (target, error) {
 		}
 		rest = segs[2:]
 		if len(rest) == 0 {
-			if t.me {
-				return t, noSegment(segs[1])
-			}
 			t.kind = kUser
+			if t.me {
+				t.kind = kMe
+			}
 			return t, nil
 		}
 	case is(segs[0], "contacts"):

@@ -11,12 +11,22 @@ import (
 	"github.com/contactgraph/contactgraph"
 )
 
-// userSchema is the minimal microsoft.graph.user this server keeps.
+// userSchema is microsoft.graph.user's default property set, in Graph's
+// order. The server keeps id, displayName, userPrincipalName and mail; the
+// others are answered as Graph answers them when unset (null, and [] for
+// businessPhones) and are read-only here.
 var userSchema = contactgraph.NewSchema("microsoft.graph.user", []contactgraph.Property{
-	{Name: "id", Kind: contactgraph.KString, ReadOnly: true},
+	{Name: "businessPhones", Kind: contactgraph.KStringList, ReadOnly: true},
 	{Name: "displayName", Kind: contactgraph.KString, MaxLen: 256},
-	{Name: "userPrincipalName", Kind: contactgraph.KString, MaxLen: 256},
+	{Name: "givenName", Kind: contactgraph.KString, ReadOnly: true},
+	{Name: "jobTitle", Kind: contactgraph.KString, ReadOnly: true},
 	{Name: "mail", Kind: contactgraph.KString, MaxLen: 256},
+	{Name: "mobilePhone", Kind: contactgraph.KString, ReadOnly: true},
+	{Name: "officeLocation", Kind: contactgraph.KString, ReadOnly: true},
+	{Name: "preferredLanguage", Kind: contactgraph.KString, ReadOnly: true},
+	{Name: "surname", Kind: contactgraph.KString, ReadOnly: true},
+	{Name: "userPrincipalName", Kind: contactgraph.KString, MaxLen: 256},
+	{Name: "id", Kind: contactgraph.KString, ReadOnly: true},
 })
 
 // validUserKey is the $skiptoken check of the user list: a printable id.
@@ -62,6 +72,30 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request, c *call) {
 		return
 	}
 	u, err := s.cfg.Store.User(r.Context(), c.p.TenantID, c.t.user)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeUser(w, r, http.StatusOK, u, sel)
+}
+
+// getMe serves GET /me: the signed-in user, created with its mailbox on
+// first access like every delegated route. An app token has no /me.
+func (s *Server) getMe(w http.ResponseWriter, r *http.Request, c *call) {
+	if !c.p.Delegated() {
+		s.writeError(w, r, contactgraph.Errorf(eBadRequest, "/me request is only valid with delegated authentication flow."))
+		return
+	}
+	sel, err := parseSelect(c.q, userSchema)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if _, err := s.cfg.Store.EnsureMailbox(r.Context(), c.p.TenantID, c.p.UserID, c.p.UPN); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	u, err := s.cfg.Store.User(r.Context(), c.p.TenantID, c.p.UserID)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
