@@ -160,8 +160,8 @@ func (s *Server) serveDelta(w http.ResponseWriter, r *http.Request, req delta.Re
 	if req.Minimal && page.Incremental { // a first round returns whole objects: minimal does nothing there
 		applied = append(applied, "return=minimal")
 	}
-	if len(applied) > 0 {
-		w.Header().Set("Preference-Applied", strings.Join(applied, ", "))
+	for _, a := range applied {
+		addPreferenceApplied(w.Header(), a)
 	}
 	s.writeJSON(w, r, http.StatusOK, b.Bytes())
 }

@@ -282,3 +282,31 @@ func TestInternalErrors(t *testing.T) {
 		t.Errorf("unavailable: %d %v %s", w.Code, w.Header(), w.Body)
 	}
 }
+
+// TestPreferIdType: Prefer: IdType="ImmutableId" is accepted on Outlook
+// routes and echoed in Preference-Applied, next to the others applied.
+func TestPreferIdType(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	u := e.newUser("contoso", "ada@contoso.com", contactgraph.PermContactsReadWrite)
+	c := e.do(t, "POST", "/v1.0/me/contacts", u.token, map[string]any{"displayName": "Ada"}, "Prefer", `IdType="ImmutableId"`)
+	ok(t, c, 201)
+	if got := c.header.Get("Preference-Applied"); got != "IdType=ImmutableId" {
+		t.Errorf("POST: Preference-Applied %q", got)
+	}
+	r := e.do(t, "GET", "/v1.0/me/contacts/delta", u.token, nil, "Prefer", `odata.maxpagesize=5, IdType="immutableid"`)
+	ok(t, r, 200)
+	if got := r.header.Get("Preference-Applied"); got != "IdType=ImmutableId, odata.maxpagesize=5" {
+		t.Errorf("delta: Preference-Applied %q", got)
+	}
+	if got := appliedOf(t, e.do(t, "GET", "/v1.0/me/contacts", u.token, nil, "Prefer", `IdType="SomethingElse"`)); got != "" {
+		t.Errorf("an unknown IdType is not applied: Preference-Applied %q", got)
+	}
+}
+
+// appliedOf checks a 200 and returns its Preference-Applied.
+func appliedOf(t *testing.T, r result) string {
+	t.Helper()
+	ok(t, r, 200)
+	return r.header.Get("Preference-Applied")
+}

@@ -11,6 +11,9 @@ import (
 type prefer struct {
 	MaxPageSize   int  // odata.maxpagesize; 0 when not given or malformed
 	ReturnMinimal bool // return=minimal
+	// IDType is IdType's value in its canonical spelling, "ImmutableId" or
+	// "RestId"; "" when not given or another value.
+	IDType string
 }
 
 // parsePrefer reads every Prefer header of h. Preferences may be
@@ -21,7 +24,7 @@ type prefer struct {
 // given twice the first occurrence wins.
 func parsePrefer(h http.Header) prefer {
 	var p prefer
-	seenPage, seenReturn := false, false
+	seenPage, seenReturn, seenID := false, false, false
 	for _, line := range h.Values("Prefer") {
 		for _, item := range splitPreferences(line) {
 			item, _, _ = strings.Cut(item, ";")
@@ -39,6 +42,17 @@ func parsePrefer(h http.Header) prefer {
 			case "return":
 				if !seenReturn {
 					p.ReturnMinimal, seenReturn = strings.EqualFold(value, "minimal"), true
+				}
+			case "idtype":
+				if seenID {
+					continue
+				}
+				seenID = true
+				switch {
+				case strings.EqualFold(value, "ImmutableId"):
+					p.IDType = "ImmutableId"
+				case strings.EqualFold(value, "RestId"):
+					p.IDType = "RestId"
 				}
 			}
 		}
@@ -86,4 +100,13 @@ func unquote(v string) string {
 		b.WriteByte(v[i])
 	}
 	return b.String()
+}
+
+// addPreferenceApplied adds one applied preference to the answer's
+// Preference-Applied header, comma-separated after those already there.
+func addPreferenceApplied(h http.Header, pref string) {
+	if prev := h.Get("Preference-Applied"); prev != "" {
+		pref = prev + ", " + pref
+	}
+	h.Set("Preference-Applied", pref)
 }

@@ -474,6 +474,11 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, p contactgraph.Pr
 		return
 	}
 	if t.kind.family() == outlook && !t.kind.subscription() {
+		// Our ids never change when a contact moves, so they are
+		// immutable ids already: the preference is honoured as it is.
+		if id := parsePrefer(r.Header).IDType; id != "" {
+			addPreferenceApplied(w.Header(), "IdType="+id) // as Graph answers it, unquoted
+		}
 		if err := s.openMailbox(r, c, rt.perms); err != nil {
 			s.writeError(w, r, err)
 			return
