@@ -310,3 +310,44 @@ func appliedOf(t *testing.T, r result) string {
 	ok(t, r, 200)
 	return r.header.Get("Preference-Applied")
 }
+
+// TestCORS: an allowed origin's preflight is answered before
+// authentication, and its answers carry the CORS headers; another
+// origin's get none.
+func TestCORS(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *Config) { c.CORSOrigins = []string{"https://app.example"} })
+	u := e.newUser("contoso", "ada@contoso.com", contactgraph.PermContactsReadWrite)
+	pre := e.do(t, "OPTIONS", "/v1.0/me/contacts", "", nil, "Origin", "https://app.example",
+		"Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "authorization,content-type,prefer")
+	if pre.status != 204 || pre.header.Get("Access-Control-Allow-Origin") != "https://app.example" ||
+		!strings.Contains(pre.header.Get("Access-Control-Allow-Methods"), "PATCH") ||
+		!strings.Contains(pre.header.Get("Access-Control-Allow-Headers"), "Authorization") || pre.header.Get("Access-Control-Max-Age") == "" {
+		t.Errorf("preflight: %d %v", pre.status, pre.header)
+	}
+	get := e.do(t, "GET", "/v1.0/me/contacts", u.token, nil, "Origin", "https://app.example")
+	ok(t, get, 200)
+	if get.header.Get("Access-Control-Allow-Origin") != "https://app.example" || !strings.Contains(get.header.Get("Access-Control-Expose-Headers"), "request-id") {
+		t.Errorf("GET from the allowed origin: %v", get.header)
+	}
+	unauth := e.do(t, "GET", "/v1.0/me/contacts", "", nil, "Origin", "https://app.example")
+	if unauth.status != 401 || unauth.header.Get("Access-Control-Allow-Origin") == "" {
+		t.Errorf("a 401 must carry CORS headers too, so the page can read it: %d %v", unauth.status, unauth.header)
+	}
+	for _, origin := range []string{"https://evil.example", "https://app.example.evil", ""} {
+		r := e.do(t, "OPTIONS", "/v1.0/me/contacts", "", nil, "Origin", origin, "Access-Control-Request-Method", "POST")
+		if r.header.Get("Access-Control-Allow-Origin") != "" || r.status == 204 {
+			t.Errorf("origin %q: %d %v", origin, r.status, r.header)
+		}
+	}
+	for _, bad := range []string{"app.example", "https://app.example/path", "ftp://x", "https://"} {
+		if _, err := New(Config{Store: e.store, Auth: refuseAuth{}, CORSOrigins: []string{bad}}); err == nil {
+			t.Errorf("CORS origin %q accepted", bad)
+		}
+	}
+	any := newEnv(t, func(c *Config) { c.CORSOrigins = []string{"*"} })
+	if r := any.do(t, "OPTIONS", "/v1.0/contacts", "", nil, "Origin", "http://localhost:5173", "Access-Control-Request-Method", "GET"); r.status != 204 ||
+		r.header.Get("Access-Control-Allow-Origin") != "http://localhost:5173" {
+		t.Errorf("*: %d %v", r.status, r.header)
+	}
+}

@@ -57,6 +57,10 @@ type Config struct {
 	// private addresses, as a local emulator needs.
 	Emulator bool
 
+	// CORSOrigins are the browser origins allowed to call the server
+	// (scheme://host[:port], or "*" for any); none by default. See cors.go.
+	CORSOrigins []string
+
 	// AllowHTTPNotifications accepts http:// notification URLs; Graph
 	// accepts https only.
 	AllowHTTPNotifications bool
@@ -149,6 +153,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	for _, o := range cfg.CORSOrigins {
+		if err := CheckCORSOrigin(o); err != nil {
+			return nil, err
+		}
+	}
 	s := &Server{cfg: cfg, log: cfg.Logger, outbound: cfg.NotificationClient}
 	if s.outbound == nil {
 		s.outbound = (&notify.Guard{AllowPrivate: cfg.Emulator}).Client(cfg.ValidationTimeout)
@@ -182,6 +191,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	setRequestIDs(w, r)
 	rw := &trackingWriter{ResponseWriter: w}
 	defer s.recoverPanic(rw, r)
+	if s.cors(rw, r) {
+		return
+	}
 
 	path := r.URL.EscapedPath()
 	if isKeysPath(path) {

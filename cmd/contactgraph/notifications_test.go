@@ -215,3 +215,24 @@ func TestServeNotificationLease(t *testing.T) {
 		}
 	}
 }
+
+// TestServeCORS: --cors-origins lets a browser origin's preflight through
+// before authentication; a malformed origin is refused at start.
+func TestServeCORS(t *testing.T) {
+	s := startServe(t, "--cors-origins", "https://app.example, http://localhost:5173")
+	req, _ := http.NewRequest(http.MethodOptions, s.base+"/me/contacts", nil)
+	req.Header.Set("Origin", "http://localhost:5173")
+	req.Header.Set("Access-Control-Request-Method", "GET")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "http://localhost:5173" {
+		t.Errorf("preflight: %d %v", resp.StatusCode, resp.Header)
+	}
+	m := &Main{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, Getenv: func(string) string { return "" }}
+	if _, err := m.serveFlags([]string{"--cors-origins", "app.example"}); err == nil {
+		t.Error("--cors-origins app.example must be refused")
+	}
+}

@@ -44,6 +44,7 @@ type serveConfig struct {
 	DemoUser      string
 	ShutdownAfter time.Duration
 	Emulator      bool
+	CORSOrigins   []string
 	Notify        notifyConfig
 	allow         []netip.Prefix // Notify.Allow, parsed
 }
@@ -72,9 +73,18 @@ func (m *Main) serveFlags(args []string) (serveConfig, error) {
 	fs.StringVar(&c.DemoUser, "demo-user", m.env("DEMO_USER", "demo@contoso.com"), "user of the token printed at start")
 	fs.BoolVar(&c.Emulator, "emulator", m.env("EMULATOR", "") == "true" || m.env("EMULATOR", "") == "1", "turn on the emulator controls under /emulator (fault injection, forced resync, token expiry, tenant reset, seeding) for callers with Emulator.Control (env CONTACTGRAPH_EMULATOR)")
 	fs.DurationVar(&c.ShutdownAfter, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
+	cors := fs.String("cors-origins", m.env("CORS_ORIGINS", ""), "comma-separated browser origins allowed to call the server (CORS), such as https://app.example.com,http://localhost:5173, or * for any (env CONTACTGRAPH_CORS_ORIGINS)")
 	m.notifyFlags(fs, &c.Notify)
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	for _, o := range strings.Split(*cors, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			if err := graphapi.CheckCORSOrigin(o); err != nil {
+				return c, fmt.Errorf("serve: --cors-origins: %w", err)
+			}
+			c.CORSOrigins = append(c.CORSOrigins, o)
+		}
 	}
 	var err error
 	if c.allow, err = c.Notify.check(); err != nil {
@@ -178,6 +188,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		RoundLifetime:      cfg.RoundLifetime,
 		Logger:             logger,
 		Emulator:           cfg.Emulator,
+		CORSOrigins:        cfg.CORSOrigins,
 
 		AllowHTTPNotifications:   cfg.Notify.AllowHTTP,
 		NotificationClient:       guard.Client(cfg.Notify.ValidationTimeout),
