@@ -129,7 +129,7 @@ func (b *bench) runNotify(ctx context.Context) error {
 		return err
 	}
 	// Fan-out uses a mailbox of its own: 1,000 is the quota of one mailbox.
-	fan, err := b.bin.token(ctx, l.db, tenant, userFor("notify-fanout"))
+	fan, err := b.bin.token(ctx, l.db, tenant, userFor("notify-fanout-"+b.runID)) // a shared PostgreSQL database keeps earlier runs' subscriptions
 	if err != nil {
 		return err
 	}

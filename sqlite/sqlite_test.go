@@ -2,10 +2,13 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/contactgraph/contactgraph"
+	"github.com/contactgraph/contactgraph/internal/sqlstore"
 	"github.com/contactgraph/contactgraph/sqlite"
 	"github.com/contactgraph/contactgraph/storetest"
 )
@@ -49,5 +52,39 @@ func TestReopen(t *testing.T) {
 	got, err := db.Contact(ctx, mb, c.ID)
 	if err != nil || string(got.Doc) != string(c.Doc) {
 		t.Fatalf("after reopen: %v %s", err, got.Doc)
+	}
+}
+
+// TestEnqueueUsesWatchIndex: recording a change's notifications finds the
+// subscriptions of its collection through the subscriptions_watch index,
+// never a scan of every subscription.
+func TestEnqueueUsesWatchIndex(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cg.db")
+	db, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	raw, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	rows, err := raw.Query("EXPLAIN QUERY PLAN "+sqlstore.EnqueueStatement, 1, "id", 1, 1, 0, 0, "scope", 1, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if len(plan) != 1 || !strings.Contains(plan[0], "USING INDEX subscriptions_watch") {
+		t.Fatalf("query plan %q, want a search of subscriptions using subscriptions_watch", plan)
 	}
 }

@@ -255,12 +255,18 @@ func (s *Store) endSubscriptions(ctx context.Context, tx *conn, tenantID, owner 
 // enqueue records, in the write's transaction, one outbox entry per live
 // subscription that watches (scope, kind) and asks for change. It is called
 // with every change-log row a write appends.
+// EnqueueStatement records the notifications of one change: one outbox row
+// for each unexpired subscription of the collection (scope, kind) that
+// asks for the change type. It finds them through the subscriptions_watch
+// index, so its cost grows with the subscriptions of that collection, not
+// with all subscriptions (the stores' tests check the query plan).
+const EnqueueStatement = `INSERT INTO outbox (sub_id, rev, object_id, kind, change, lifecycle, at, due, attempts, lease_owner, lease_until)
+		SELECT id, CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS INTEGER), '', CAST(? AS BIGINT), CAST(? AS BIGINT), 0, '', 0
+		FROM subscriptions WHERE scope = ? AND kind = ? AND (changes & ?) <> 0 AND expires > ?`
+
 func (s *Store) enqueue(ctx context.Context, tx *conn, scope string, kind int, id string, rev int64, change contactgraph.ChangeType) error {
 	now := s.nowMillis()
-	r, err := s.exec(ctx, tx, `INSERT INTO outbox (sub_id, rev, object_id, kind, change, lifecycle, at, due, attempts, lease_owner, lease_until)
-		SELECT id, CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS INTEGER), '', CAST(? AS BIGINT), CAST(? AS BIGINT), 0, '', 0
-		FROM subscriptions WHERE scope = ? AND kind = ? AND (changes & ?) <> 0 AND expires > ?`,
-		rev, id, kind, int(change), now, now, scope, kind, int(change), now)
+	r, err := s.exec(ctx, tx, EnqueueStatement, rev, id, kind, int(change), now, now, scope, kind, int(change), now)
 	if err != nil {
 		return fmt.Errorf("record notification: %w", err)
 	}
