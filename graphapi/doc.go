@@ -30,4 +30,9 @@
 //
 // Delta query bodies live in delta.go (deltaState, initDelta and the two
 // delta handlers); the router dispatches every delta spelling to them.
+//
+// JSON batching (POST /v1.0/$batch) lives in batch.go and batchparse.go: the
+// batch is a row of the route table, and each of its inner requests goes
+// through the emulator's faults and the route table again, with the
+// batch's principal, into an in-memory response.
 package graphapi

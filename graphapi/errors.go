@@ -45,6 +45,7 @@ const (
 	eUnsupportedEncoding  contactgraph.Code = "graphapi_unsupported_encoding"   // Content-Encoding other than gzip or identity
 	eInvalidRequest       contactgraph.Code = "graphapi_invalid_request"        // a subscription's body, resource or validation handshake
 	eSubscriptionNotFound contactgraph.Code = "graphapi_subscription_not_found" // no such subscription of the caller
+	eFailedDependency     contactgraph.Code = "graphapi_failed_dependency"      // a $batch request whose dependsOn failed
 )
 
 // graphCode is one row of the error table.
@@ -128,6 +129,9 @@ var errorTable = map[contactgraph.Code][2]graphCode{
 	eSubscriptionNotFound: {
 		{404, "ResourceNotFound", "The object was not found."},
 		{404, "ResourceNotFound", "The object was not found."}},
+	eFailedDependency: {
+		{424, "FailedDependency", "The request depends on a request of the batch that failed."},
+		{424, "FailedDependency", "The request depends on a request of the batch that failed."}},
 	eUnsupportedEncoding: {
 		{415, "UnsupportedMediaType", "The Content-Encoding of the request is not supported."},
 		{415, "Request_UnsupportedMediaType", "The Content-Encoding of the request is not supported."}},

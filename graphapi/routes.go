@@ -34,6 +34,7 @@ const (
 	kSubscriptions                           // /subscriptions
 	kSubscription                            // /subscriptions/{id}
 	kSubscriptionReauthorize                 // /subscriptions/{id}/reauthorize
+	kBatch                                   // /$batch
 )
 
 // Permission sets of the routes: a principal needs any one of them.
@@ -119,6 +120,9 @@ var routes = []route{
 	{kSubscription, http.MethodPatch, permAny, optsNone, (*Server).updateSubscription},
 	{kSubscription, http.MethodDelete, permAny, optsNone, (*Server).deleteSubscription},
 	{kSubscriptionReauthorize, http.MethodPost, permAny, optsNone, (*Server).reauthorizeSubscription},
+
+	// Each inner request of a batch goes through this table on its own (batch.go).
+	{kBatch, http.MethodPost, permAny, optsNone, (*Server).serveBatch},
 }
 
 // family returns the API family of a shape: directory for /users and org
@@ -135,6 +139,13 @@ func (k kind) family() family {
 // error codes, but no mailbox in the path.
 func (k kind) subscription() bool {
 	return k == kSubscriptions || k == kSubscription || k == kSubscriptionReauthorize
+}
+
+// ownScope reports whether the handler of k, not the router, scopes what
+// the caller may do (the permAny rows): subscriptions, and $batch, whose
+// inner requests each go through the router with their own permissions.
+func (k kind) ownScope() bool {
+	return k.subscription() || k == kBatch
 }
 
 // lookupRoute returns the row for k and method, or the methods k allows.
@@ -288,6 +299,12 @@ func parseTarget(segs []string) (target, error) {
 		return parseDirectory(t, segs[1:])
 	case is(segs[0], "subscriptions"):
 		return parseSubscriptions(t, segs[1:])
+	case is(segs[0], "$batch"):
+		if len(segs) > 1 {
+			return t, noSegment(segs[1])
+		}
+		t.kind = kBatch
+		return t, nil
 	default:
 		return t, noSegment(segs[0])
 	}
@@ -473,7 +490,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, p contactgraph.Pr
 		s.writeError(w, r, err)
 		return
 	}
-	if t.kind.family() == outlook && !t.kind.subscription() {
+	if t.kind.family() == outlook && !t.kind.ownScope() {
 		// Our ids never change when a contact moves, so they are
 		// immutable ids already: the preference is honoured as it is.
 		if id := parsePrefer(r.Header).IDType; id != "" {

@@ -36,6 +36,8 @@ func TestParseTarget(t *testing.T) {
 		{"/v1.0/users/me-token-to-replace", target{kind: kMe, me: true}},
 		{"/v1.0/users/ME-TOKEN-TO-REPLACE/contactFolders", target{kind: kFolders, me: true}},
 		{"/v1.0/users/u@x/contacts", target{kind: kContacts, user: "u@x"}},
+		{"/v1.0/$batch", target{kind: kBatch}},
+		{"/v1.0/%24BATCH/", target{kind: kBatch}},
 		{"/v1.0/me/contactFolders", target{kind: kFolders, me: true}},
 		{"/v1.0/me/contactfolders", target{kind: kFolders, me: true}},
 		{"/v1.0/me/ContactFolders/" + idA, target{kind: kFolder, me: true, folders: []string{idA}}},
@@ -100,6 +102,7 @@ func TestParseTargetErrors(t *testing.T) {
 		{"/v1.0/directory/deletedItems/x/y/z", eBadRequest, "Resource not found for the segment 'z'."},
 		{"/v1.0/me/contacts/%zz", eBadRequest, "The path segment '%zz' is not correctly percent-encoded."},
 		{"/v1.0/me/contacts()", eBadRequest, "Resource not found for the segment 'contacts()'."},
+		{"/v1.0/$batch/x", eBadRequest, "Resource not found for the segment 'x'."},
 	}
 	for _, tt := range tests {
 		segs, err := splitPath(tt.path)
@@ -195,7 +198,7 @@ func TestRouteTable(t *testing.T) {
 		}
 		seen[k] = true
 		kinds[rt.kind] = true
-		if (len(rt.perms) == 0) != rt.kind.subscription() || rt.handle == nil {
+		if (len(rt.perms) == 0) != rt.kind.ownScope() || rt.handle == nil {
 			t.Errorf("route %v lacks permissions or handler", k)
 		}
 	}

@@ -219,15 +219,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(rw, r, err)
 		return
 	}
+	s.serveAuthenticated(rw, r, p, path, segs)
+}
+
+// serveAuthenticated serves a request of an authenticated principal whose
+// escaped path (segs once split) is under /v1.0: the emulator's queued
+// faults, then the route table. It is the part of ServeHTTP that every
+// inner request of a $batch goes through as well (batch.go).
+func (s *Server) serveAuthenticated(w http.ResponseWriter, r *http.Request, p contactgraph.Principal, path string, segs []string) {
 	if s.emu != nil {
 		if err := s.emu.take(p.TenantID, r.Method, strings.TrimPrefix(strings.ToLower(path), "/v1.0")); err != nil {
-			rw.Header().Set(FaultHeader, "emulator")
-			s.writeError(rw, r, err)
+			w.Header().Set(FaultHeader, "emulator")
+			s.writeError(w, r, err)
 			return
 		}
 	}
 	r = r.WithContext(contactgraph.NewContext(r.Context(), p))
-	s.route(rw, r, p, segs)
+	s.route(w, r, p, segs)
 }
 
 // recoverPanic turns a handler panic into a logged 500.

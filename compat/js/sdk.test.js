@@ -523,3 +523,61 @@ test("subscriptions: create one with a receiver that answers the handshake, get 
     receiver.close();
   }
 });
+
+test("batch: BatchRequestContent creates contacts in one $batch, BatchResponseContent reads them; a failed dependency is 424", async () => {
+  const { BatchRequestContent, BatchResponseContent } = require("@microsoft/microsoft-graph-client");
+  const tenant = newTenant();
+  const token = await server.delegatedToken(tenant, `grace-${unique()}@contoso.com`);
+  const { client, recorder } = server.recordingClient(token);
+  await withDump(recorder, async () => {
+    // Node's Request needs an absolute URL; the SDK strips the origin and sends "/v1.0/me/contacts".
+    const create = (id, givenName) => ({
+      id,
+      request: new Request(`${server.baseURL}/me/contacts`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ givenName, surname: "Batch" }),
+      }),
+    });
+    const names = ["Ana", "Bob", "Cho"];
+    const content = new BatchRequestContent(names.map((n, i) => create(String(i + 1), n)));
+    const payload = await content.getContent();
+    assert.equal(payload.requests[0].url, "/v1.0/me/contacts");
+    assert.equal(payload.requests[0].headers["content-type"], "application/json");
+    const batch = new BatchResponseContent(await client.api("/$batch").post(payload));
+    const ids = new Set();
+    for (const [i, n] of names.entries()) {
+      const res = batch.getResponseById(String(i + 1));
+      assert.equal(res.status, 201, `create ${n}`);
+      assert.equal(res.headers.get("content-type"), "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8");
+      assert.match(res.headers.get("request-id") ?? "", /^[0-9a-f-]{36}$/i);
+      const contact = await res.json();
+      assert.equal(contact.givenName, n);
+      assert.equal(contact.displayName, `${n} Batch`);
+      ids.add(contact.id);
+    }
+    assert.equal(ids.size, 3);
+    assert.equal((await client.api("/me/contacts").get()).value.length, 3);
+
+    // A serial chain built with addDependency: the GET fails, so the creates after it are 424.
+    const chain = new BatchRequestContent([
+      { id: "get", request: new Request(`${server.baseURL}/me/contacts/${"A".repeat(32)}`, { method: "GET" }) },
+      create("never", "Never"),
+      create("nope", "Nope"),
+    ]);
+    chain.addDependency("never", "get");
+    chain.addDependency("nope", "never");
+    const failed = new BatchResponseContent(await client.api("/$batch").post(await chain.getContent()));
+    const missing = failed.getResponseById("get");
+    assert.equal(missing.status, 404);
+    assert.equal((await missing.json()).error.code, "ErrorItemNotFound");
+    for (const id of ["never", "nope"]) {
+      const res = failed.getResponseById(id);
+      assert.equal(res.status, 424, id);
+      const body = await res.json();
+      assert.equal(body.error.code, "FailedDependency");
+      assert.ok(body.error.message.length > 0);
+    }
+    assert.equal((await client.api("/me/contacts").get()).value.length, 3, "a request after a failed one ran");
+  });
+});
