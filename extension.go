@@ -158,7 +158,7 @@ func badExtensionName(v string) error {
 // stripExtensionPrefix removes an extension id prefix from s.
 func stripExtensionPrefix(s string) string {
 	for _, p := range extensionIDPrefixes {
-		if len(s) > len(p) && strings.EqualFold(s[:len(p)], p) {
+		if len(s) >= len(p) && strings.EqualFold(s[:len(p)], p) {
 			return s[len(p):]
 		}
 	}
