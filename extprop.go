@@ -66,6 +66,23 @@ func ExtendedPropertyKey(id string) (string, error) {
 	return k.key, err
 }
 
+// CanonicalExtendedValue returns a single value of the extended property
+// id in the canonical text form stores keep it in (integers and floats as
+// Go formats them, booleans as true or false, GUIDs in lower case, times
+// in RFC 3339 UTC, binary as standard base64, strings as given), so that a
+// $filter literal compares with stored values. EInvalid for a malformed
+// id, an array type, or a value that is not of the property's type.
+func CanonicalExtendedValue(id, value string) (string, error) {
+	p, err := parsePropertyID(id)
+	if err != nil {
+		return "", err
+	}
+	if p.multi {
+		return "", Errorf(EInvalid, "The extended property '%s' has an array type: its values cannot be compared as one.", Truncate(id, 256))
+	}
+	return canonicalPropertyValue(p.typ, id, value)
+}
+
 // propertyID is a parsed extended property id.
 type propertyID struct {
 	key   string

@@ -77,9 +77,11 @@ type ContactPartStore interface {
 	// ContactsByExtendedProperty lists by id, after p.After, the contacts
 	// of a folder with the single-value extended property propID (any id
 	// format ExtendedPropertyKey takes) equal to value without regard to
-	// case: Graph's $filter=singleValueExtendedProperties/any(ep: ep/id eq
-	// '…' and ep/value eq '…'). It reads an index on (mailbox, property,
-	// value), never the folder's contacts. ENotFound for the folder,
-	// EInvalid for a malformed propID.
+	// case (value in any form of the property's type: "012" finds an
+	// Integer 12): Graph's $filter=singleValueExtendedProperties/any(ep:
+	// ep/id eq '…' and ep/value eq '…'). It reads an index on (mailbox,
+	// property, value), never the folder's contacts. ENotFound for the
+	// folder; EInvalid for a malformed propID, an array type, or a value
+	// not of the type (CanonicalExtendedValue).
 	ContactsByExtendedProperty(ctx context.Context, mb Mailbox, folderID, propID, value string, p Page) ([]*Contact, error)
 }

@@ -244,3 +244,25 @@ func TestParseContactInputParts(t *testing.T) {
 		}
 	}
 }
+
+func TestCanonicalExtendedValue(t *testing.T) {
+	t.Parallel()
+	const g = "{66f5a359-4659-4830-9070-00047ec6ac6e}"
+	for _, tt := range []struct{ id, in, want string }{
+		{"Integer " + g + " Id 0x8012", "+0012", "12"},
+		{"String " + g + " Name S", " As Is ", " As Is "},
+		{"Boolean 0x0E1B000B", "False", "false"},
+		{"Double " + g + " Name D", "2.50", "2.5"},
+	} {
+		if got, err := CanonicalExtendedValue(tt.id, tt.in); err != nil || got != tt.want {
+			t.Errorf("CanonicalExtendedValue(%q, %q) = %q, %v; want %q", tt.id, tt.in, got, err, tt.want)
+		}
+	}
+	for _, tt := range []struct{ id, in string }{
+		{"Integer " + g + " Id 0x8012", "twelve"}, {"StringArray " + g + " Name A", "x"}, {"Nonsense", "x"},
+	} {
+		if _, err := CanonicalExtendedValue(tt.id, tt.in); ErrorCode(err) != EInvalid {
+			t.Errorf("CanonicalExtendedValue(%q, %q): %v", tt.id, tt.in, err)
+		}
+	}
+}

@@ -314,10 +314,14 @@ func testExtendedProperties(t *testing.T, s contactgraph.Store, _ *Clock) {
 	if got := must(s.ContactsByExtendedProperty(ctx(), mb, mb.RootID, propTag, long[:len(long)-1], contactgraph.Page{Limit: 10})); len(got) != 0 {
 		t.Fatalf("a prefix of a long value matched %v", ids(got))
 	}
-	if got := must(s.ContactsByExtendedProperty(ctx(), mb, mb.RootID, propCount, "12", contactgraph.Page{Limit: 10})); len(got) != 1 {
-		t.Fatalf("lookup of a canonical integer found %v", ids(got))
+	if got := must(s.ContactsByExtendedProperty(ctx(), mb, mb.RootID, propCountHex, "+0012", contactgraph.Page{Limit: 10})); len(got) != 1 {
+		t.Fatalf("lookup of an integer in another form found %v", ids(got))
 	}
-	_, err := s.ContactsByExtendedProperty(ctx(), mb, mb.RootID, "Nonsense", "x", contactgraph.Page{Limit: 10})
+	_, err := s.ContactsByExtendedProperty(ctx(), mb, mb.RootID, propCount, "twelve", contactgraph.Page{Limit: 10})
+	wantCode(t, err, contactgraph.EInvalid)
+	_, err = s.ContactsByExtendedProperty(ctx(), mb, mb.RootID, propPalette, "Green", contactgraph.Page{Limit: 10})
+	wantCode(t, err, contactgraph.EInvalid)
+	_, err = s.ContactsByExtendedProperty(ctx(), mb, mb.RootID, "Nonsense", "x", contactgraph.Page{Limit: 10})
 	wantCode(t, err, contactgraph.EInvalid)
 	_, err = s.ContactsByExtendedProperty(ctx(), other, mb.RootID, propColor, "x", contactgraph.Page{Limit: 10})
 	wantCode(t, err, contactgraph.ENotFound)

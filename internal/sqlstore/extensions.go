@@ -316,11 +316,31 @@ func (s *Store) propertiesOf(ctx context.Context, tx *conn, mb contactgraph.Mail
 	return rows.Err()
 }
 
-// ContactsByExtendedProperty implements contactgraph.Store: one range of
-// contact_ext_props_value, joined to the contacts by primary key.
+// contactsByPropertyQuery reads one range of contact_ext_props_value, in
+// contact id order, and each contact by its primary key: the folder's
+// other contacts are never read.
+var contactsByPropertyQuery = `SELECT c.id, ` + prefixed("c.", contactCols) + ` FROM contact_ext_props p JOIN contacts c ON c.id = p.contact_id
+WHERE p.tenant_id = ? AND p.user_id = ? AND p.prop_key = ? AND p.value_key = ? AND p.contact_id > ? AND c.folder_id = ?
+ORDER BY p.contact_id LIMIT ?`
+
+// ExtendedPropertyCondition is the SQL condition, on contacts aliased c,
+// that a contact has a single-value extended property of a value: Graph's
+// $filter=singleValueExtendedProperties/any(ep: ep/id eq '…' and ep/value
+// eq '…'), for the contact list's $filter compiler. Its arguments, in
+// order: the mailbox's tenant id and user id,
+// contactgraph.ExtendedPropertyKey(id) and
+// contactgraph.ExtendedValueKey(contactgraph.CanonicalExtendedValue(id, value)).
+// The subquery is one range of the index contact_ext_props_value.
+const ExtendedPropertyCondition = `c.id IN (SELECT p.contact_id FROM contact_ext_props p WHERE p.tenant_id = ? AND p.user_id = ? AND p.prop_key = ? AND p.value_key = ?)`
+
+// ContactsByExtendedProperty implements contactgraph.Store with
+// contactsByPropertyQuery.
 func (s *Store) ContactsByExtendedProperty(ctx context.Context, mb contactgraph.Mailbox, folderID, propID, value string, p contactgraph.Page) ([]*contactgraph.Contact, error) {
 	key, err := contactgraph.ExtendedPropertyKey(propID)
 	if err != nil {
+		return nil, err
+	}
+	if value, err = contactgraph.CanonicalExtendedValue(propID, value); err != nil {
 		return nil, err
 	}
 	var out []*contactgraph.Contact
@@ -328,9 +348,7 @@ func (s *Store) ContactsByExtendedProperty(ctx context.Context, mb contactgraph.
 		if _, err := s.folder(ctx, tx, mb, folderID); err != nil {
 			return err
 		}
-		rows, err := s.query(ctx, tx, `SELECT c.id, `+prefixed("c.", contactCols)+` FROM contact_ext_props p JOIN contacts c ON c.id = p.contact_id
-WHERE p.tenant_id = ? AND p.user_id = ? AND p.prop_key = ? AND p.value_key = ? AND p.contact_id > ? AND c.folder_id = ?
-ORDER BY p.contact_id LIMIT ?`, mb.TenantID, mb.UserID, key, contactgraph.ExtendedValueKey(value), p.After, folderID, p.Limit)
+		rows, err := s.query(ctx, tx, contactsByPropertyQuery, mb.TenantID, mb.UserID, key, contactgraph.ExtendedValueKey(value), p.After, folderID, p.Limit)
 		if err != nil {
 			return fmt.Errorf("find contacts: %w", err)
 		}
