@@ -38,9 +38,10 @@ type ContactParts struct {
 // the next delta round returns it) and an "updated" notification for the
 // folder's subscriptions, all in one transaction. When ifMatch is not
 // empty it must match the contact's etag or changeKey, else EPrecondition.
-// Every method is ENotFound for a contact outside the mailbox, checked
-// before anything else; deleting the contact (or its folder, user or
-// tenant) deletes its parts.
+// The methods that take a contact id are ENotFound for a contact outside
+// the mailbox, checked before anything else (then If-Match, then the
+// input); deleting the contact (or its folder, user or tenant) deletes
+// its parts.
 type ContactPartStore interface {
 	// ContactPhoto returns a contact's photo, with its bytes when
 	// withData. ENotFound also when the contact has no photo.

@@ -161,14 +161,14 @@ func (s *Store) CreateContactExtension(ctx context.Context, mb contactgraph.Mail
 
 // UpdateContactExtension implements contactgraph.Store.
 func (s *Store) UpdateContactExtension(ctx context.Context, mb contactgraph.Mailbox, id, name string, e contactgraph.Extension, ifMatch string) (*contactgraph.Extension, error) {
-	if e.Name != "" && nameKey(e.Name) != nameKey(name) {
-		return nil, contactgraph.Errorf(contactgraph.EInvalid, "The extensionName '%s' of the body is not the name of the extension '%s' it updates.", e.Name, name)
-	}
 	var out *contactgraph.Extension
 	err := s.write(ctx, func(tx *conn) error {
 		rev, old, err := s.contactToChange(ctx, tx, mb, id, ifMatch)
 		if err != nil {
 			return err
+		}
+		if e.Name != "" && nameKey(e.Name) != nameKey(name) {
+			return contactgraph.Errorf(contactgraph.EInvalid, "The extensionName '%s' of the body is not the name of the extension '%s' it updates.", e.Name, name)
 		}
 		cur, err := s.extension(ctx, tx, mb, id, name)
 		if err != nil {
