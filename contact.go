@@ -75,26 +75,118 @@ type Contact struct {
 func (c *Contact) ETag() string { return `W/"` + c.ChangeKey + `"` }
 
 // ContactInput is a validated request body for a contact create or update:
-// the canonical JSON of each property the client sent.
+// the canonical JSON of each property the client sent, and what the body
+// holds beside the contact's document.
 type ContactInput struct {
 	Props map[string]json.RawMessage
+	// Extensions are the open extensions of the body's "extensions", to be
+	// created with the contact: each has a name, and no two the same one
+	// (without regard to case).
+	Extensions []Extension
+	// Extended are the items of singleValueExtendedProperties and
+	// multiValueExtendedProperties, each property at most once: set, or
+	// removed when Remove.
+	Extended []ExtendedProperty
 }
+
+// Members of a contact body that are not properties of its document.
+const (
+	memberExtensions = "extensions"
+	memberSingle     = "singleValueExtendedProperties"
+	memberMulti      = "multiValueExtendedProperties"
+)
 
 // ParseContactInput validates a JSON object body against ContactSchema.
 // OData annotations ("@odata.type" and the like) and read-only properties are
 // ignored; an unknown property or a value of the wrong type is an EInvalid
-// error that names it.
+// error that names it. "extensions" (open extensions, see ParseExtension)
+// and the two extended property collections are parsed into Extensions and
+// Extended.
 func ParseContactInput(body []byte) (ContactInput, error) {
-	props, err := ParseObject(ContactSchema, body)
+	members, err := objectMembers(body)
 	if err != nil {
 		return ContactInput{}, err
 	}
-	return ContactInput{Props: props}, nil
+	var in ContactInput
+	if raw, ok := members[memberExtensions]; ok {
+		delete(members, memberExtensions)
+		if in.Extensions, err = parseExtensionList(raw); err != nil {
+			return ContactInput{}, err
+		}
+	}
+	seen := map[string]bool{}
+	for _, m := range []struct {
+		name  string
+		multi bool
+	}{{memberSingle, false}, {memberMulti, true}} {
+		raw, ok := members[m.name]
+		if !ok {
+			continue
+		}
+		delete(members, m.name)
+		props, err := parseExtendedProperties(m.name, raw, m.multi)
+		if err != nil {
+			return ContactInput{}, err
+		}
+		for _, p := range props {
+			if seen[p.Key] {
+				return ContactInput{}, Errorf(EInvalid, "The extended property '%s' is given more than once.", Truncate(p.ID, 256))
+			}
+			seen[p.Key] = true
+		}
+		in.Extended = append(in.Extended, props...)
+	}
+	if len(in.Extended) > MaxExtendedProperties {
+		return ContactInput{}, Errorf(EInvalid, "A contact holds at most %d extended properties.", MaxExtendedProperties)
+	}
+	if in.Props, err = parseMembers(ContactSchema, members); err != nil {
+		return ContactInput{}, err
+	}
+	return in, nil
+}
+
+// parseExtensionList validates a contact body's "extensions": an array of
+// open extensions, each named, no name twice.
+func parseExtensionList(raw json.RawMessage) ([]Extension, error) {
+	var items []json.RawMessage
+	if strictArray(bytes.TrimSpace(raw), &items) != nil {
+		return nil, Errorf(EInvalid, "The property 'extensions' must be an array of open extensions.")
+	}
+	if len(items) > MaxExtensions {
+		return nil, Errorf(EInvalid, "A contact holds at most %d open extensions.", MaxExtensions)
+	}
+	out := make([]Extension, 0, len(items))
+	names := map[string]bool{}
+	for _, it := range items {
+		e, err := ParseExtension(it)
+		if err != nil {
+			return nil, err
+		}
+		if e.Name == "" {
+			return nil, Errorf(EInvalid, "The property 'extensionName' is required.")
+		}
+		if names[strings.ToLower(e.Name)] {
+			return nil, Errorf(EInvalid, "The open extension '%s' is given more than once.", e.Name)
+		}
+		names[strings.ToLower(e.Name)] = true
+		out = append(out, e)
+	}
+	return out, nil
 }
 
 // ParseObject validates a JSON object body against s and returns the
 // canonical JSON of each writable property it sets.
 func ParseObject(s *Schema, body []byte) (map[string]json.RawMessage, error) {
+	members, err := objectMembers(body)
+	if err != nil {
+		return nil, err
+	}
+	return parseMembers(s, members)
+}
+
+// objectMembers checks that body is one JSON object without repeated
+// member names (CheckJSONObject) and returns its members.
+func objectMembers(body []byte) (map[string]json.RawMessage, error) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 || body[0] != '{' {
 		return nil, Errorf(EInvalid, "The request body must be a JSON object.")
@@ -106,6 +198,11 @@ func ParseObject(s *Schema, body []byte) (map[string]json.RawMessage, error) {
 	if err := json.Unmarshal(body, &members); err != nil {
 		return nil, Errorf(EInvalid, "The request body is not valid JSON: %s.", jsonErrorText(err))
 	}
+	return members, nil
+}
+
+// parseMembers validates the members of a body against s.
+func parseMembers(s *Schema, members map[string]json.RawMessage) (map[string]json.RawMessage, error) {
 	out := make(map[string]json.RawMessage, len(members))
 	for name, raw := range members {
 		if strings.Contains(name, "@") {

@@ -25,6 +25,7 @@ const (
 	EFolderExists     Code = "folder_exists"     // duplicate folder name under one parent: 409
 	EPrecondition     Code = "precondition"      // If-Match did not match: 412
 	ETooLarge         Code = "too_large"         // request body over the limit: 413
+	EUnsupportedMedia Code = "unsupported_media" // a request body of a media type the route does not take: 415
 	ESyncStateExpired Code = "sync_state"        // delta token older than kept history
 	EResyncRequired   Code = "resync_required"   // the server forces a full resync: 410
 	EThrottled        Code = "throttled"         // 429

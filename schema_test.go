@@ -15,6 +15,9 @@ func FuzzParseContactInput(f *testing.F) {
 		`{"birthday":"2016-10-19T10:37:00Z","homeAddress":{"city":"Seattle","@odata.type":"x"}}`,
 		`{"givenName":"a","givenName":"b"}`, `{"categories":null}`, `[]`, `{"x":1}`, `{"displayName":"\ud800"}`,
 		`{"primaryEmailAddress":{"address":"a@b.c"}}`, `{"birthday":"2016-10-19"}`, `{"homeAddress":{"city":{"a":1}}}`,
+		`{"extensions":[{"@odata.type":"microsoft.graph.openTypeExtension","extensionName":"Com.Contoso.X","v":[1,"a",null]}]}`,
+		`{"singleValueExtendedProperties":[{"id":"Integer {66f5a359-4659-4830-9070-00047ec6ac6e} Id 0x8012","value":"12"},{"id":"String 0x3A25001F","value":null}]}`,
+		`{"multiValueExtendedProperties":[{"id":"SystemTimeArray {66f5a359-4659-4830-9070-00047ec6ac6e} Name T","value":["2026-01-01T00:00:00Z"]}]}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -117,7 +117,9 @@ type Store interface {
 	// DeleteFolder deletes a folder with its contacts and child folders.
 	DeleteFolder(ctx context.Context, mb Mailbox, id string) error
 
-	// CreateContact creates a contact in folderID. ENotFound for the folder.
+	// CreateContact creates a contact in folderID, with the open
+	// extensions and extended properties of in. ENotFound for the folder;
+	// EConflict for two extensions of one name.
 	CreateContact(ctx context.Context, mb Mailbox, folderID string, in ContactInput) (*Contact, error)
 	// Contact returns a contact of any folder of the mailbox. ENotFound.
 	Contact(ctx context.Context, mb Mailbox, id string) (*Contact, error)
@@ -126,10 +128,13 @@ type Store interface {
 	// CountContacts counts the contacts of a folder.
 	CountContacts(ctx context.Context, mb Mailbox, folderID string) (int, error)
 	// UpdateContact applies in to a contact; a parentFolderId in it moves the
-	// contact. When ifMatch is not empty it must equal the contact's etag or
-	// changeKey, else EPrecondition.
+	// contact, and its extended properties are set or (Remove) removed, the
+	// others kept. in.Extensions is EInvalid: an existing contact's open
+	// extensions are written through ContactPartStore. When ifMatch is not
+	// empty it must equal the contact's etag or changeKey, else EPrecondition.
 	UpdateContact(ctx context.Context, mb Mailbox, id string, in ContactInput, ifMatch string) (*Contact, error)
-	// DeleteContact deletes a contact, leaving a tombstone. ENotFound, EPrecondition.
+	// DeleteContact deletes a contact with its photo, extensions and
+	// extended properties, leaving a tombstone. ENotFound, EPrecondition.
 	DeleteContact(ctx context.Context, mb Mailbox, id string, ifMatch string) error
 
 	// ContactChanges reads a page of a delta round over the contacts of a
@@ -186,6 +191,7 @@ type Store interface {
 	Prune(ctx context.Context, r Retention) (int, error)
 
 	SubscriptionStore
+	ContactPartStore
 
 	Close() error
 }

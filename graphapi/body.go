@@ -17,7 +17,20 @@ import (
 // EInvalid for a corrupt gzip stream or a body that is not valid UTF-8, and
 // eUnsupportedEncoding for any other Content-Encoding.
 func (s *Server) readBody(r *http.Request) ([]byte, error) {
-	limit := s.cfg.MaxBodyBytes
+	body, err := s.readRawBody(r, s.cfg.MaxBodyBytes)
+	if err != nil {
+		return nil, err
+	}
+	if !utf8.Valid(body) {
+		return nil, contactgraph.Errorf(contactgraph.EInvalid, "The request body is not valid UTF-8.")
+	}
+	return body, nil
+}
+
+// readRawBody is readBody for binary bodies (a photo) with a limit of
+// their own: the bytes as sent, or as decompressed, without the UTF-8
+// check.
+func (s *Server) readRawBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, tooLarge(limit)
 	}
@@ -56,9 +69,6 @@ func (s *Server) readBody(r *http.Request) ([]byte, error) {
 			return nil, tooLarge(limit)
 		}
 		return nil, readError(err, raw, limit, gz)
-	}
-	if !utf8.Valid(body) {
-		return nil, contactgraph.Errorf(contactgraph.EInvalid, "The request body is not valid UTF-8.")
 	}
 	return body, nil
 }

@@ -16,6 +16,11 @@ func (s *Server) listContacts(w http.ResponseWriter, r *http.Request, c *call) {
 		s.writeError(w, r, err)
 		return
 	}
+	x, err := parseExpand(c.q)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	cs, err := s.cfg.Store.ListContacts(r.Context(), c.mb, c.folderID(), contactgraph.Page{After: lq.after, Limit: lq.top + 1})
 	if err != nil {
 		s.writeError(w, r, err)
@@ -33,9 +38,31 @@ func (s *Server) listContacts(w http.ResponseWriter, r *http.Request, c *call) {
 		cs = cs[:lq.top]
 		next = s.nextLink(r, lq, cs[len(cs)-1].ID)
 	}
+	parts, err := s.contactParts(r, c, x, cs)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	s.writeCountedList(w, r, s.contextURL(r, mailboxContext(c, "contacts")), count, len(cs), func(b *bytes.Buffer, i int) error {
-		return renderContact(b, "", cs[i], lq.sel)
+		if err := renderContact(b, "", cs[i], lq.sel); err != nil {
+			return err
+		}
+		appendParts(b, x, parts[cs[i].ID])
+		return nil
 	}, next)
+}
+
+// contactParts reads what an $expand asks for on contacts, in one store
+// call; nil when nothing is asked.
+func (s *Server) contactParts(r *http.Request, c *call, x *expansion, cs []*contactgraph.Contact) (map[string]*contactgraph.ContactParts, error) {
+	if x == nil || x.q.Empty() || len(cs) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(cs))
+	for i, ct := range cs {
+		ids[i] = ct.ID
+	}
+	return s.cfg.Store.ContactParts(r.Context(), c.mb, ids, x.q)
 }
 
 // contactInScope reads the contact of an item route. Under a folder path
@@ -51,9 +78,15 @@ func (s *Server) contactInScope(r *http.Request, c *call) (*contactgraph.Contact
 	return ct, nil
 }
 
-// getContact serves GET of a contact item.
+// getContact serves GET of a contact item, with $select and with $expand
+// of its extensions and extended properties.
 func (s *Server) getContact(w http.ResponseWriter, r *http.Request, c *call) {
 	sel, err := parseSelect(c.q, contactgraph.ContactSchema)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	x, err := parseExpand(c.q)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -63,17 +96,25 @@ func (s *Server) getContact(w http.ResponseWriter, r *http.Request, c *call) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.writeContact(w, r, c, http.StatusOK, ct, sel)
+	parts, err := s.contactParts(r, c, x, []*contactgraph.Contact{ct})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeContact(w, r, c, http.StatusOK, ct, sel, x, parts[ct.ID])
 }
 
-// writeContact answers one contact with its entity context.
-func (s *Server) writeContact(w http.ResponseWriter, r *http.Request, c *call, status int, ct *contactgraph.Contact, sel []string) {
+// writeContact answers one contact with its entity context, expanded as x
+// says with parts (x nil: not expanded).
+func (s *Server) writeContact(w http.ResponseWriter, r *http.Request, c *call, status int, ct *contactgraph.Contact, sel []string,
+	x *expansion, parts *contactgraph.ContactParts) {
 	var b bytes.Buffer
 	ctxURL := s.contextURL(r, "users("+odataKey(c.mb.UserID)+")/contacts/$entity")
 	if err := renderContact(&b, ctxURL, ct, sel); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	appendParts(&b, x, parts)
 	if status == http.StatusCreated {
 		s.writeCreated(w, r, s.baseURL(r)+"/users/"+url.PathEscape(c.mb.UserID)+"/contacts/"+ct.ID, b.Bytes())
 		return
@@ -93,7 +134,14 @@ func (s *Server) createContact(w http.ResponseWriter, r *http.Request, c *call) 
 		s.writeError(w, r, err)
 		return
 	}
-	s.writeContact(w, r, c, http.StatusCreated, ct, nil)
+	// Graph answers a contact created with open extensions expanded with
+	// them; extended properties are not returned.
+	if len(in.Extensions) > 0 {
+		s.writeContact(w, r, c, http.StatusCreated, ct, nil, &expansion{q: contactgraph.PartsQuery{Extensions: true}},
+			&contactgraph.ContactParts{Extensions: in.Extensions})
+		return
+	}
+	s.writeContact(w, r, c, http.StatusCreated, ct, nil, nil, nil)
 }
 
 // contactInput reads and validates a contact body.
@@ -124,7 +172,7 @@ func (s *Server) updateContact(w http.ResponseWriter, r *http.Request, c *call) 
 		s.writeError(w, r, err)
 		return
 	}
-	s.writeContact(w, r, c, http.StatusOK, ct, nil)
+	s.writeContact(w, r, c, http.StatusOK, ct, nil, nil, nil)
 }
 
 // deleteContact serves DELETE of a contact item, with If-Match as PATCH.

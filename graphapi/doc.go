@@ -21,7 +21,13 @@
 //   - links are absolute on the base URL the client used (or
 //     Config.PublicURL);
 //   - request bodies may be gzip-compressed and are limited in size before
-//     and after decompression.
+//     and after decompression; a contact photo (binary, photos.go) has
+//     its own limit, contactgraph.MaxPhotoBytes.
+//
+// A contact's photo (…/photo, …/photo/$value) and open extensions
+// (…/extensions, extensions.go) have routes under every contact path;
+// its extensions and extended properties come with a contact only when
+// $expand asks (expand.go).
 //
 // Outside /v1.0, the server publishes its signing keys, unauthenticated,
 // at Entra ID's /common/discovery/v2.0/keys (keys.go), and for notify's

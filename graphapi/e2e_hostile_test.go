@@ -61,9 +61,7 @@ func (e *env) rawDo(t *testing.T, c rawCall) result {
 	if c.body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	for i := 0; i+1 < len(c.hdr); i += 2 {
-		req.Header.Add(c.hdr[i], c.hdr[i+1])
-	}
+	addHeaders(req, c.hdr)
 	client := *e.srv.Client()
 	client.Timeout = hostileTimeout
 	resp, err := client.Do(req)
@@ -380,7 +378,8 @@ func TestHostileRequests(t *testing.T) {
 		{name: "query/repeated $top", call: get("/v1.0/me/contacts?$top=1&$top=2", ada.token), status: 400, code: badReq, msg: "more than once"},
 		{name: "query/repeated $select, other spelling", call: get("/v1.0/me/contacts?$select=id&%24SELECT=id", ada.token), status: 400, code: badReq},
 		{name: "query/repeated $deltatoken", call: get("/v1.0/me/contacts/delta?$deltatoken="+contactsDT+"&$deltatoken="+contactsDT, ada.token), status: 400, code: badReq},
-		{name: "query/$expand on a list", call: get("/v1.0/me/contacts?$expand=extensions", ada.token), status: 400, code: badURL},
+		{name: "query/$expand on a folder list", call: get("/v1.0/me/contactFolders?$expand=extensions", ada.token), status: 400, code: badURL},
+		{name: "query/$expand of extended properties without $filter", call: get("/v1.0/me/contacts?$expand=singleValueExtendedProperties", ada.token), status: 400, code: badURL},
 		{name: "query/$top not a number", call: get("/v1.0/me/contacts?$top=abc", ada.token), status: 400, code: badReq},
 		{name: "query/$top negative", call: get("/v1.0/me/contacts?$top=-1", ada.token), status: 400, code: badReq},
 		{name: "query/$top huge", call: get("/v1.0/me/contacts?$top=99999999999999999999999", ada.token), status: 400, code: badReq},

@@ -22,6 +22,7 @@ import (
 	"github.com/contactgraph/contactgraph"
 	"github.com/contactgraph/contactgraph/auth"
 	"github.com/contactgraph/contactgraph/sqlite"
+	"github.com/contactgraph/contactgraph/storetest"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -31,16 +32,23 @@ import (
 // one of {f2}; {o} a live org contact, {d} a deleted one; {u} a user.
 // TestSecurityMatrix fails for a kind of the route table without a sample.
 var routeSamples = map[kind][]string{
-	kUsers:              {"/users"},
-	kUser:               {"/users/{u}"},
-	kFolders:            {"{mb}/contactFolders", "{mb}/contactFolders/{f}/childFolders"},
-	kFolder:             {"{mb}/contactFolders/{f}", "{mb}/contactFolders/{f}/childFolders/{f2}"},
-	kFolderDelta:        {"{mb}/contactFolders/delta", "{mb}/contactFolders/{f}/childFolders/delta()"},
-	kFoldersCount:       {"{mb}/contactFolders/$count", "{mb}/contactFolders/{f}/childFolders/$count"},
-	kContacts:           {"{mb}/contacts", "{mb}/contactFolders/{f}/contacts", "{mb}/contactFolders/{f}/childFolders/{f2}/contacts"},
-	kContact:            {"{mb}/contacts/{c}", "{mb}/contactFolders/{f}/contacts/{c2}", "{mb}/contactFolders/{f}/childFolders/{f2}/contacts/{c3}"},
-	kContactDelta:       {"{mb}/contacts/delta", "{mb}/contactFolders/{f}/contacts/microsoft.graph.delta()"},
-	kContactsCount:      {"{mb}/contacts/$count", "{mb}/contactFolders/{f}/contacts/$count"},
+	kUsers:         {"/users"},
+	kUser:          {"/users/{u}"},
+	kFolders:       {"{mb}/contactFolders", "{mb}/contactFolders/{f}/childFolders"},
+	kFolder:        {"{mb}/contactFolders/{f}", "{mb}/contactFolders/{f}/childFolders/{f2}"},
+	kFolderDelta:   {"{mb}/contactFolders/delta", "{mb}/contactFolders/{f}/childFolders/delta()"},
+	kFoldersCount:  {"{mb}/contactFolders/$count", "{mb}/contactFolders/{f}/childFolders/$count"},
+	kContacts:      {"{mb}/contacts", "{mb}/contactFolders/{f}/contacts", "{mb}/contactFolders/{f}/childFolders/{f2}/contacts"},
+	kContact:       {"{mb}/contacts/{c}", "{mb}/contactFolders/{f}/contacts/{c2}", "{mb}/contactFolders/{f}/childFolders/{f2}/contacts/{c3}"},
+	kContactDelta:  {"{mb}/contacts/delta", "{mb}/contactFolders/{f}/contacts/microsoft.graph.delta()"},
+	kContactsCount: {"{mb}/contacts/$count", "{mb}/contactFolders/{f}/contacts/$count"},
+	kContactPhoto:  {"{mb}/contacts/{c}/photo", "{mb}/contactFolders/{f}/contacts/{c2}/photo", "{mb}/contactFolders/{f}/childFolders/{f2}/contacts/{c3}/photo"},
+	kContactPhotoValue: {"{mb}/contacts/{c}/photo/$value", "{mb}/contactFolders/{f}/contacts/{c2}/photo/$value",
+		"{mb}/contactFolders/{f}/childFolders/{f2}/contacts/{c3}/photo/$value"},
+	kContactExtensions: {"{mb}/contacts/{c}/extensions", "{mb}/contactFolders/{f}/contacts/{c2}/extensions",
+		"{mb}/contactFolders/{f}/childFolders/{f2}/contacts/{c3}/extensions"},
+	kContactExtension: {"{mb}/contacts/{c}/extensions/" + secExtension, "{mb}/contactFolders/{f}/contacts/{c2}/extensions/" + contactgraph.ExtensionIDPrefix + secExtension,
+		"{mb}/contactFolders/{f}/childFolders/{f2}/contacts/{c3}/extensions('" + secExtension + "')"},
 	kOrgContacts:        {"/contacts"},
 	kOrgContact:         {"/contacts/{o}"},
 	kOrgDelta:           {"/contacts/delta"},
@@ -49,6 +57,10 @@ var routeSamples = map[kind][]string{
 	kDeletedItem:        {"/directory/deletedItems/{d}"},
 	kDeletedItemRestore: {"/directory/deletedItems/{d}/restore"},
 }
+
+// secExtension is the open extension every seeded contact of the matrix
+// has; each also has a photo.
+const secExtension = "Com.Contoso.Matrix"
 
 // idSet fills the templates of routeSamples.
 type idSet struct {
@@ -276,13 +288,15 @@ func forbiddenCode(f family) (int, string) {
 
 // secBodies are valid bodies for the write routes, by kind.
 var secBodies = map[kind]string{
-	kUsers:       `{"userPrincipalName":"matrix@contoso.com"}`,
-	kFolders:     `{"displayName":"Matrix"}`,
-	kFolder:      `{"displayName":"Matrix renamed"}`,
-	kContacts:    `{"givenName":"Matrix"}`,
-	kContact:     `{"givenName":"Matrix changed"}`,
-	kOrgContacts: `{"displayName":"Matrix"}`,
-	kOrgContact:  `{"displayName":"Matrix changed"}`,
+	kUsers:             `{"userPrincipalName":"matrix@contoso.com"}`,
+	kFolders:           `{"displayName":"Matrix"}`,
+	kFolder:            `{"displayName":"Matrix renamed"}`,
+	kContacts:          `{"givenName":"Matrix"}`,
+	kContact:           `{"givenName":"Matrix changed"}`,
+	kOrgContacts:       `{"displayName":"Matrix"}`,
+	kOrgContact:        `{"displayName":"Matrix changed"}`,
+	kContactExtensions: `{"extensionName":"Com.Contoso.New"}`,
+	kContactExtension:  `{"extensionName":"` + secExtension + `","changed":true}`,
 }
 
 // secCall sends a matrix request.
@@ -350,6 +364,10 @@ func TestSecurityMatrix(t *testing.T) {
 		s.c = str(t, e.post(t, "/v1.0/me/contacts", u.token, `{"givenName":"Secret contact of `+u.upn+`"}`), "id")
 		s.c2 = str(t, e.post(t, "/v1.0/me/contactFolders/"+s.f+"/contacts", u.token, `{"givenName":"Secret contact in folder"}`), "id")
 		s.c3 = str(t, e.post(t, "/v1.0/me/contactFolders/"+s.f2+"/contacts", u.token, `{"givenName":"Secret contact in child"}`), "id")
+		for _, c := range []string{s.c, s.c2, s.c3} {
+			ok200(t, e.do(t, http.MethodPut, "/v1.0/me/contacts/"+c+"/photo/$value", u.token, storetest.PNG(t, 3, 3), "Content-Type", "image/png"))
+			e.post(t, "/v1.0/me/contacts/"+c+"/extensions", u.token, `{"extensionName":"`+secExtension+`","secret":"Secret extension"}`)
+		}
 		return s
 	}
 	a, b := seed(ada), seed(bob)
@@ -360,7 +378,7 @@ func TestSecurityMatrix(t *testing.T) {
 	seed(bea)
 	// What nobody outside tenant A may ever see.
 	secretsOfA := []string{ada.id, ada.upn, bob.id, bob.upn, a.f, a.f2, a.c, a.c2, a.c3, a.o, a.d, b.f, b.c,
-		"Secret org contact", "Secret deleted org contact", "secret@contoso.com"}
+		"Secret org contact", "Secret deleted org contact", "secret@contoso.com", "Secret extension"}
 
 	var scenarios []secScenario
 	for _, bt := range badTokens(t, e, ada, everything) {

@@ -46,10 +46,10 @@ func TestRoutingErrors(t *testing.T) {
 
 	t.Run("unknown segments", func(t *testing.T) {
 		for p, seg := range map[string]string{
-			"/v1.0/me/photos":                      "photos",
-			"/v1.0/me/contacts/" + root + "/photo": "photo",
-			"/v1.0/groups":                         "groups",
-			"/v1.0/me/contactFolders/delta/more":   "more",
+			"/v1.0/me/photos":                       "photos",
+			"/v1.0/me/contacts/" + root + "/photos": "photos",
+			"/v1.0/groups":                          "groups",
+			"/v1.0/me/contactFolders/delta/more":    "more",
 		} {
 			er := fails(t, e.do(t, "GET", p, u.token, nil), 400, "BadRequest")
 			if er.Message != "Resource not found for the segment '"+seg+"'." {

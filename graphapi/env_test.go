@@ -153,9 +153,7 @@ func (e *env) do(t *testing.T, method, path, token string, body any, hdr ...stri
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Add(hdr[i], hdr[i+1])
-	}
+	addHeaders(req, hdr)
 	resp, err := e.srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -168,6 +166,18 @@ func (e *env) do(t *testing.T, method, path, token string, body any, hdr ...stri
 	res := result{status: resp.StatusCode, header: resp.Header, body: b}
 	checkIDs(t, res)
 	return res
+}
+
+// addHeaders adds name, value pairs to a request; a Content-Type replaces
+// the default one.
+func addHeaders(req *http.Request, hdr []string) {
+	for i := 0; i+1 < len(hdr); i += 2 {
+		if http.CanonicalHeaderKey(hdr[i]) == "Content-Type" {
+			req.Header.Set(hdr[i], hdr[i+1])
+			continue
+		}
+		req.Header.Add(hdr[i], hdr[i+1])
+	}
 }
 
 // checkIDs checks the request-id headers every answer carries.
@@ -194,6 +204,14 @@ func ok(t *testing.T, r result, status int) map[string]any {
 		t.Errorf("Content-Type %q", ct)
 	}
 	return r.obj(t)
+}
+
+// ok200 checks a 200 answer without a body (a photo upload).
+func ok200(t *testing.T, r result) {
+	t.Helper()
+	if r.status != http.StatusOK || len(r.body) != 0 {
+		t.Fatalf("status %d with %d bytes, want 200 without a body: %s", r.status, len(r.body), r.body)
+	}
 }
 
 // fails checks a Graph error answer: status, code and envelope.

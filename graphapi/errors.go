@@ -96,6 +96,9 @@ var errorTable = map[contactgraph.Code][2]graphCode{
 	contactgraph.ETooLarge: {
 		{413, "RequestEntityTooLarge", "The request body is too large."},
 		{413, "RequestEntityTooLarge", "The request body is too large."}},
+	contactgraph.EUnsupportedMedia: {
+		{415, "UnsupportedMediaType", "The media type of the request body is not supported."},
+		{415, "Request_UnsupportedMediaType", "The media type of the request body is not supported."}},
 	contactgraph.ESyncStateExpired: {
 		{410, "SyncStateNotFound", "The sync state generation is not found. The delta token is expired and data must be synchronized again."},
 		{400, "syncStateNotFound", "The sync state generation is not found. The delta token is expired and data must be synchronized again."}},

@@ -52,7 +52,7 @@ func TestErrorTable(t *testing.T) {
 	codes := []contactgraph.Code{
 		contactgraph.EInvalid, contactgraph.EMalformedID, contactgraph.EUnsupported, contactgraph.EBadToken,
 		contactgraph.EUnauthenticated, contactgraph.EForbidden, contactgraph.ENotFound, contactgraph.EUserNotFound,
-		contactgraph.EConflict, contactgraph.EFolderExists, contactgraph.EPrecondition, contactgraph.ETooLarge,
+		contactgraph.EConflict, contactgraph.EFolderExists, contactgraph.EPrecondition, contactgraph.ETooLarge, contactgraph.EUnsupportedMedia,
 		contactgraph.ESyncStateExpired, contactgraph.EResyncRequired, contactgraph.EThrottled, contactgraph.EUnavailable,
 		contactgraph.EInternal,
 	}

@@ -70,11 +70,12 @@ const (
 
 // listQuery is the parsed query of a list route.
 type listQuery struct {
-	top    int
-	after  string   // keyset position from $skiptoken; "" for the first page
-	sel    []string // validated $select; nil when not given
-	selRaw string   // $select as sent, carried into nextLinks
-	count  bool     // $count=true: the answer carries @odata.count
+	top       int
+	after     string   // keyset position from $skiptoken; "" for the first page
+	sel       []string // validated $select; nil when not given
+	selRaw    string   // $select as sent, carried into nextLinks
+	expandRaw string   // $expand as sent (routes that take it), carried too
+	count     bool     // $count=true: the answer carries @odata.count
 }
 
 // parseTop parses $top: a positive integer, capped at maxTop.
@@ -110,6 +111,7 @@ func parseList(q url.Values, schema *contactgraph.Schema, validID func(string) b
 		return lq, err
 	}
 	lq.selRaw = q.Get(optSelect)
+	lq.expandRaw = q.Get(optExpand)
 	if q.Has(optCount) {
 		switch strings.ToLower(q.Get(optCount)) {
 		case "true":
@@ -144,7 +146,8 @@ func decodeSkipToken(tok string, validID func(string) bool) (string, error) {
 }
 
 // nextLink returns the @odata.nextLink of a list page: the request's path
-// on the base URL with $select and $top carried and the new $skiptoken.
+// on the base URL with $select, $expand, $count and $top carried and the
+// new $skiptoken.
 func (s *Server) nextLink(r *http.Request, lq listQuery, lastID string) string {
 	var b strings.Builder
 	b.WriteString(s.linkBase(r))
@@ -152,6 +155,11 @@ func (s *Server) nextLink(r *http.Request, lq listQuery, lastID string) string {
 	if lq.selRaw != "" {
 		b.WriteString("$select=")
 		b.WriteString(escapeQueryValue(lq.selRaw))
+		b.WriteByte('&')
+	}
+	if lq.expandRaw != "" {
+		b.WriteString("$expand=")
+		b.WriteString(escapeQueryValue(lq.expandRaw))
 		b.WriteByte('&')
 	}
 	if lq.count {

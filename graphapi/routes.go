@@ -35,7 +35,21 @@ const (
 	kSubscription                            // /subscriptions/{id}
 	kSubscriptionReauthorize                 // /subscriptions/{id}/reauthorize
 	kBatch                                   // /$batch
+	kContactPhoto                            // {contact}/photo: the photo's metadata
+	kContactPhotoValue                       // {contact}/photo/$value: its bytes
+	kContactExtensions                       // {contact}/extensions
+	kContactExtension                        // {contact}/extensions/{extensionId}
 )
+
+// contactItem reports whether k addresses a contact or a part of one: its
+// target's item is a contact id.
+func (k kind) contactItem() bool {
+	switch k {
+	case kContact, kContactPhoto, kContactPhotoValue, kContactExtensions, kContactExtension:
+		return true
+	}
+	return false
+}
 
 // Permission sets of the routes: a principal needs any one of them.
 var (
@@ -55,6 +69,10 @@ var (
 	optsNone = []string{}
 	optsItem = []string{optSelect}
 	optsList = []string{optSelect, optTop, optSkipToken, optCount}
+	// optsContact and optsContacts: contacts also take $expand of their
+	// extensions and extended properties.
+	optsContact  = []string{optSelect, optExpand}
+	optsContacts = []string{optSelect, optTop, optSkipToken, optCount, optExpand}
 	// optsListNoCount: deleted items support no $count.
 	optsListNoCount = []string{optSelect, optTop, optSkipToken}
 	optsDelta       []string // nil: the delta handler checks its options itself
@@ -92,12 +110,23 @@ var routes = []route{
 	{kFolder, http.MethodDelete, permContactsWrite, optsNone, (*Server).deleteFolder},
 	{kFolderDelta, http.MethodGet, permContactsRead, optsDelta, (*Server).folderDelta},
 
-	{kContacts, http.MethodGet, permContactsRead, optsList, (*Server).listContacts},
+	{kContacts, http.MethodGet, permContactsRead, optsContacts, (*Server).listContacts},
 	{kContacts, http.MethodPost, permContactsWrite, optsNone, (*Server).createContact},
-	{kContact, http.MethodGet, permContactsRead, optsItem, (*Server).getContact},
+	{kContact, http.MethodGet, permContactsRead, optsContact, (*Server).getContact},
 	{kContact, http.MethodPatch, permContactsWrite, optsNone, (*Server).updateContact},
 	{kContact, http.MethodDelete, permContactsWrite, optsNone, (*Server).deleteContact},
 	{kContactDelta, http.MethodGet, permContactsRead, optsDelta, (*Server).contactDelta},
+
+	{kContactPhoto, http.MethodGet, permContactsRead, optsNone, (*Server).getContactPhoto},
+	{kContactPhotoValue, http.MethodGet, permContactsRead, optsNone, (*Server).getContactPhotoValue},
+	{kContactPhotoValue, http.MethodPut, permContactsWrite, optsNone, (*Server).putContactPhoto},
+	{kContactPhotoValue, http.MethodPatch, permContactsWrite, optsNone, (*Server).putContactPhoto},
+	{kContactPhotoValue, http.MethodDelete, permContactsWrite, optsNone, (*Server).deleteContactPhoto},
+	{kContactExtensions, http.MethodGet, permContactsRead, optsNone, (*Server).listContactExtensions},
+	{kContactExtensions, http.MethodPost, permContactsWrite, optsNone, (*Server).createContactExtension},
+	{kContactExtension, http.MethodGet, permContactsRead, optsNone, (*Server).getContactExtension},
+	{kContactExtension, http.MethodPatch, permContactsWrite, optsNone, (*Server).updateContactExtension},
+	{kContactExtension, http.MethodDelete, permContactsWrite, optsNone, (*Server).deleteContactExtension},
 
 	{kFoldersCount, http.MethodGet, permContactsRead, optsNone, (*Server).countFolders},
 	{kContactsCount, http.MethodGet, permContactsRead, optsNone, (*Server).countContacts},
@@ -169,7 +198,8 @@ type target struct {
 	me      bool     // /me, or /users/me-token-to-replace (the Go SDK without its middleware)
 	user    string   // {id|upn} of /users/{x}; "" for /me and /users
 	folders []string // folder ids along contactFolders/{id}/childFolders/{id}/…
-	item    string   // the contact id of kContact
+	item    string   // the contact id of kContact and the contact part kinds
+	ext     string   // the extension name of kContactExtension
 }
 
 // call is what a handler receives: the request's principal and parsed path
@@ -228,7 +258,7 @@ func splitPath(escaped string) ([]string, error) {
 }
 
 // keyedSegments are the navigation names that take a key in parentheses.
-var keyedSegments = []string{"users", "contactFolders", "childFolders", "contacts", "subscriptions"}
+var keyedSegments = []string{"users", "contactFolders", "childFolders", "contacts", "subscriptions", "extensions"}
 
 // splitKey splits name('key') or name(key) for a keyed navigation name.
 // Quotes around the key are removed and doubled quotes inside undone.
@@ -406,9 +436,36 @@ func parseMailboxPath(t target, segs []string) (target, error) {
 	}
 }
 
-// parseContacts parses what follows a contacts segment.
+// parseContacts parses what follows a contacts segment: the collection,
+// or an item and what follows it.
 func parseContacts(t target, segs []string) (target, error) {
+	if len(segs) > 1 && !isDelta(segs[0]) && segs[0] != "$count" {
+		t.item = segs[0]
+		return parseContactPart(t, segs[1:])
+	}
 	return parseCollection(t, segs, kContacts, kContact, kContactDelta, kContactsCount)
+}
+
+// parseContactPart parses what follows a contact item: photo,
+// photo/$value, extensions or extensions/{extensionId}.
+func parseContactPart(t target, segs []string) (target, error) {
+	switch {
+	case is(segs[0], "photo") && len(segs) == 1:
+		t.kind = kContactPhoto
+	case is(segs[0], "photo") && len(segs) == 2 && is(segs[1], "$value"):
+		t.kind = kContactPhotoValue
+	case is(segs[0], "extensions") && len(segs) == 1:
+		t.kind = kContactExtensions
+	case is(segs[0], "extensions") && len(segs) == 2:
+		t.kind, t.ext = kContactExtension, segs[1]
+	case is(segs[0], "photo") && !is(segs[1], "$value"):
+		return t, noSegment(segs[1])
+	case is(segs[0], "photo") || is(segs[0], "extensions"):
+		return t, noSegment(segs[2])
+	default:
+		return t, noSegment(segs[0])
+	}
+	return t, nil
 }
 
 // parseCollection parses what follows a collection segment: nothing (the
@@ -444,8 +501,13 @@ func (t target) checkIDs() error {
 			return contactgraph.Errorf(contactgraph.EMalformedID, "Id is malformed.")
 		}
 	}
-	if t.kind == kContact && !contactgraph.ValidID(t.item) {
+	if t.kind.contactItem() && !contactgraph.ValidID(t.item) {
 		return contactgraph.Errorf(contactgraph.EMalformedID, "Id is malformed.")
+	}
+	if t.kind == kContactExtension {
+		if _, err := contactgraph.ExtensionName(t.ext); err != nil {
+			return err
+		}
 	}
 	switch t.kind {
 	case kOrgContact, kDeletedItem, kDeletedItemRestore:

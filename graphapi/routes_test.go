@@ -48,6 +48,21 @@ func TestParseTarget(t *testing.T) {
 		{"/v1.0/me/contactFolders/" + idA + "/childFolders('" + idB + "')/contacts/" + idC, target{kind: kContact, me: true, folders: []string{idA, idB}, item: idC}},
 		{"/v1.0/me/contactFolders/" + idA + "/childFolders/" + idB + "/childFolders/" + idC, target{kind: kFolder, me: true, folders: []string{idA, idB, idC}}},
 		{"/v1.0/me/contactFolders/" + idA + "/contacts/" + idB, target{kind: kContact, me: true, folders: []string{idA}, item: idB}},
+		// A contact's photo and extensions, under every contact path.
+		{"/v1.0/me/contacts/" + idA + "/photo", target{kind: kContactPhoto, me: true, item: idA}},
+		{"/v1.0/me/contacts/" + idA + "/Photo/$value", target{kind: kContactPhotoValue, me: true, item: idA}},
+		{"/v1.0/me/contacts('" + idA + "')/photo/%24value", target{kind: kContactPhotoValue, me: true, item: idA}},
+		{"/v1.0/users/u@x/contacts/" + idA + "/photo/$value", target{kind: kContactPhotoValue, user: "u@x", item: idA}},
+		{"/v1.0/me/contactFolders/" + idA + "/contacts/" + idB + "/photo", target{kind: kContactPhoto, me: true, folders: []string{idA}, item: idB}},
+		{"/v1.0/me/contactFolders/" + idA + "/childFolders/" + idB + "/contacts/" + idC + "/photo/$value",
+			target{kind: kContactPhotoValue, me: true, folders: []string{idA, idB}, item: idC}},
+		{"/v1.0/me/contacts/" + idA + "/extensions", target{kind: kContactExtensions, me: true, item: idA}},
+		{"/v1.0/users/u@x/contactFolders/" + idA + "/contacts/" + idB + "/Extensions", target{kind: kContactExtensions, user: "u@x", folders: []string{idA}, item: idB}},
+		{"/v1.0/me/contacts/" + idA + "/extensions/Com.Contoso.X", target{kind: kContactExtension, me: true, item: idA, ext: "Com.Contoso.X"}},
+		{"/v1.0/me/contacts/" + idA + "/extensions('Microsoft.OutlookServices.OpenTypeExtension.Com.Contoso.X')",
+			target{kind: kContactExtension, me: true, item: idA, ext: "Microsoft.OutlookServices.OpenTypeExtension.Com.Contoso.X"}},
+		{"/v1.0/me/contactFolders/" + idA + "/childFolders/" + idB + "/contacts/" + idC + "/extensions/X",
+			target{kind: kContactExtension, me: true, folders: []string{idA, idB}, item: idC, ext: "X"}},
 		// An encoded slash stays inside its segment.
 		{"/v1.0/me/contacts/a%2Fb", target{kind: kContact, me: true, item: "a/b"}},
 		{"/v1.0/me/contacts/" + idA[:31] + "%3D", target{kind: kContact, me: true, item: idA[:31] + "="}},
@@ -74,7 +89,8 @@ func TestParseTarget(t *testing.T) {
 			t.Errorf("parseTarget(%q): %v", tt.path, err)
 			continue
 		}
-		if got.kind != tt.want.kind || got.me != tt.want.me || got.user != tt.want.user || got.item != tt.want.item || !slices.Equal(got.folders, tt.want.folders) {
+		if got.kind != tt.want.kind || got.me != tt.want.me || got.user != tt.want.user || got.item != tt.want.item || got.ext != tt.want.ext ||
+			!slices.Equal(got.folders, tt.want.folders) {
 			t.Errorf("%s:\n got %+v\nwant %+v", tt.path, got, tt.want)
 		}
 	}
@@ -91,7 +107,10 @@ func TestParseTargetErrors(t *testing.T) {
 		{"/beta/me/contacts", eBadRequest, "Invalid version: 'beta'. This server serves v1.0."},
 		{"/v1.0", eBadRequest, "Resource not found for the segment 'v1.0'."},
 		{"/v1.0/me/photos", eBadRequest, "Resource not found for the segment 'photos'."},
-		{"/v1.0/me/contacts/" + idA + "/photo", eBadRequest, "Resource not found for the segment 'photo'."},
+		{"/v1.0/me/contacts/" + idA + "/photos", eBadRequest, "Resource not found for the segment 'photos'."},
+		{"/v1.0/me/contacts/" + idA + "/photo/48x48/$value", eBadRequest, "Resource not found for the segment '48x48'."},
+		{"/v1.0/me/contacts/" + idA + "/photo/value", eBadRequest, "Resource not found for the segment 'value'."},
+		{"/v1.0/me/contacts/" + idA + "/extensions/a/b", eBadRequest, "Resource not found for the segment 'b'."},
 		{"/v1.0/me/contacts/delta/x", eBadRequest, "Resource not found for the segment 'x'."},
 		{"/v1.0/me/contactFolders/delta/x", eBadRequest, "Resource not found for the segment 'x'."},
 		{"/v1.0/me/contactFolders/" + idA + "/messages", eBadRequest, "Resource not found for the segment 'messages'."},

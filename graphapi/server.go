@@ -32,7 +32,8 @@ type Config struct {
 	// unless it already ends the URL.
 	PublicURL string
 	// MaxBodyBytes limits a request body, before and after gzip
-	// decompression. Default 4 MiB.
+	// decompression. Default 4 MiB. A contact photo upload has a limit of
+	// its own, contactgraph.MaxPhotoBytes, whatever this one is.
 	MaxBodyBytes int64
 	// DeltaMaxPageSize caps Prefer: odata.maxpagesize on delta. Default 200.
 	DeltaMaxPageSize int

@@ -232,3 +232,19 @@ func TestStore(t *testing.T) {
 		return newEnv(t, clock).db
 	})
 }
+
+// TestPartsDeleted checks that no photo, extension or extended property
+// outlives its contact in the database.
+func TestPartsDeleted(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	storetest.CheckPartsDeleted(t, e.db, func() int {
+		var n int
+		err := e.db.Read.QueryRowContext(context.Background(),
+			`SELECT (SELECT COUNT(*) FROM contact_photos) + (SELECT COUNT(*) FROM contact_extensions) + (SELECT COUNT(*) FROM contact_ext_props)`).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	})
+}

@@ -88,3 +88,22 @@ func TestEnqueueUsesWatchIndex(t *testing.T) {
 		t.Fatalf("query plan %q, want a search of subscriptions using subscriptions_watch", plan)
 	}
 }
+
+// TestPartsDeleted checks that no photo, extension or extended property
+// outlives its contact in the file.
+func TestPartsDeleted(t *testing.T) {
+	db := open(t, storetest.NewClock()).(*sqlite.DB)
+	storetest.CheckPartsDeleted(t, db, func() int { return partRows(t, db.Read) })
+}
+
+// partRows counts the rows of the part tables.
+func partRows(t *testing.T, db *sql.DB) int {
+	t.Helper()
+	var n int
+	err := db.QueryRowContext(context.Background(),
+		`SELECT (SELECT COUNT(*) FROM contact_photos) + (SELECT COUNT(*) FROM contact_extensions) + (SELECT COUNT(*) FROM contact_ext_props)`).Scan(&n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

@@ -81,6 +81,11 @@ func Run(t *testing.T, open NewStore) {
 		{"LifecycleNow", testLifecycleNow},
 		{"Reauthorization", testReauthorization},
 		{"ReauthorizationConcurrent", testReauthorizationConcurrent},
+		{"Photos", testPhotos},
+		{"Extensions", testExtensions},
+		{"ExtendedProperties", testExtendedProperties},
+		{"PartsDelta", testPartsDelta},
+		{"PartsDeleted", testPartsDeleted},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

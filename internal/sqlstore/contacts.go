@@ -112,6 +112,9 @@ func (s *Store) CreateContact(ctx context.Context, mb contactgraph.Mailbox, fold
 			c.ID, mb.TenantID, mb.UserID, c.FolderID, c.ChangeKey, c.Created.UnixMilli(), c.Modified.UnixMilli(), c.Rev, flag(c.AutoName), string(c.Doc)); err != nil {
 			return fmt.Errorf("create contact: %w", err)
 		}
+		if err := s.writeParts(ctx, tx, mb, c.ID, in); err != nil {
+			return err
+		}
 		return s.logNew(ctx, tx, folderID, kindContact, c.ID, rev, s.nowMillis())
 	})
 	if err != nil {
@@ -123,6 +126,9 @@ func (s *Store) CreateContact(ctx context.Context, mb contactgraph.Mailbox, fold
 // UpdateContact implements contactgraph.Store. A parentFolderId naming
 // another folder moves the contact: it leaves a tombstone in the old folder.
 func (s *Store) UpdateContact(ctx context.Context, mb contactgraph.Mailbox, id string, in contactgraph.ContactInput, ifMatch string) (*contactgraph.Contact, error) {
+	if len(in.Extensions) > 0 {
+		return nil, contactgraph.Errorf(contactgraph.EInvalid, "The open extensions of an existing contact are written through its extensions: POST them to …/contacts/{id}/extensions.")
+	}
 	var c *contactgraph.Contact
 	err := s.write(ctx, func(tx *conn) error {
 		rev, old, err := s.contactToChange(ctx, tx, mb, id, ifMatch)
@@ -145,9 +151,11 @@ func (s *Store) UpdateContact(ctx context.Context, mb contactgraph.Mailbox, id s
 		}
 		c = contactgraph.ApplyContact(old, in, folderID, s.Now())
 		c.Rev = rev
-		if _, err := s.exec(ctx, tx, `UPDATE contacts SET folder_id = ?, change_key = ?, modified = ?, rev = ?, auto_name = ?, doc = ? WHERE id = ?`,
-			c.FolderID, c.ChangeKey, c.Modified.UnixMilli(), c.Rev, flag(c.AutoName), string(c.Doc), id); err != nil {
-			return fmt.Errorf("update contact: %w", err)
+		if err := s.saveContact(ctx, tx, c); err != nil {
+			return err
+		}
+		if err := s.writeParts(ctx, tx, mb, id, in); err != nil {
+			return err
 		}
 		if folderID != old.FolderID {
 			if err := s.record(ctx, tx, old.FolderID, kindContact, id, rev, true); err != nil {
@@ -169,11 +177,38 @@ func (s *Store) DeleteContact(ctx context.Context, mb contactgraph.Mailbox, id s
 		if err != nil {
 			return err
 		}
-		if _, err := s.exec(ctx, tx, `DELETE FROM contacts WHERE id = ?`, id); err != nil {
-			return fmt.Errorf("delete contact: %w", err)
+		for _, q := range append(deleteParts(`contact_id = ?`), `DELETE FROM contacts WHERE id = ?`) {
+			if _, err := s.exec(ctx, tx, q, id); err != nil {
+				return fmt.Errorf("delete contact: %w", err)
+			}
 		}
 		return s.record(ctx, tx, old.FolderID, kindContact, id, rev, true)
 	})
+}
+
+// saveContact writes the new state of an existing contact.
+func (s *Store) saveContact(ctx context.Context, tx *conn, c *contactgraph.Contact) error {
+	if _, err := s.exec(ctx, tx, `UPDATE contacts SET folder_id = ?, change_key = ?, modified = ?, rev = ?, auto_name = ?, doc = ? WHERE id = ?`,
+		c.FolderID, c.ChangeKey, c.Modified.UnixMilli(), c.Rev, flag(c.AutoName), string(c.Doc), c.ID); err != nil {
+		return fmt.Errorf("update contact: %w", err)
+	}
+	return nil
+}
+
+// touchContact makes a change of one of a contact's parts a change of the
+// contact: with rev and old from contactToChange, it gives the contact a
+// new changeKey and lastModifiedDateTime, and records it in its folder's
+// change log, which also queues the folder's "updated" notifications.
+func (s *Store) touchContact(ctx context.Context, tx *conn, rev int64, old *contactgraph.Contact) (*contactgraph.Contact, error) {
+	c := contactgraph.ApplyContact(old, contactgraph.ContactInput{}, old.FolderID, s.Now())
+	c.Rev = rev
+	if err := s.saveContact(ctx, tx, c); err != nil {
+		return nil, err
+	}
+	if err := s.record(ctx, tx, c.FolderID, kindContact, c.ID, rev, false); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // contactToChange starts a change of a contact: it takes the revision

@@ -189,8 +189,8 @@ SELECT id FROM sub`, id)
 	return out, rows.Err()
 }
 
-// DeleteFolder implements contactgraph.Store. The folder's contacts and
-// child folders go with it; each removed folder leaves a tombstone in the
+// DeleteFolder implements contactgraph.Store. The folder's contacts (with
+// their parts) and child folders go with it; each removed folder leaves a tombstone in the
 // mailbox-wide folder collection, the top one also in its parent's.
 func (s *Store) DeleteFolder(ctx context.Context, mb contactgraph.Mailbox, id string) error {
 	return s.write(ctx, func(tx *conn) error {
@@ -218,12 +218,12 @@ func (s *Store) DeleteFolder(ctx context.Context, mb contactgraph.Mailbox, id st
 			}
 		}
 		for i, fid := range sub {
-			for _, q := range []string{
+			for _, q := range append(deleteParts(`contact_id IN (SELECT id FROM contacts WHERE folder_id = ?)`),
 				`DELETE FROM contacts WHERE folder_id = ?`,
 				`DELETE FROM changes WHERE scope = ?`,
 				`DELETE FROM floors WHERE scope = ?`,
 				`DELETE FROM folders WHERE id = ?`,
-			} {
+			) {
 				if _, err := s.exec(ctx, tx, q, fid); err != nil {
 					return fmt.Errorf("delete folder: %w", err)
 				}

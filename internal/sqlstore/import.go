@@ -35,6 +35,11 @@ func (s *Store) ImportContacts(ctx context.Context, mb contactgraph.Mailbox, fol
 				c.ID, mb.TenantID, mb.UserID, c.FolderID, c.ChangeKey, c.Created.UnixMilli(), c.Modified.UnixMilli(), c.Rev, flag(c.AutoName), string(c.Doc)); err != nil {
 				return fmt.Errorf("import: %w", err)
 			}
+			if len(x.Extensions) > 0 || len(x.Extended) > 0 {
+				if err := s.writeParts(ctx, tx, mb, c.ID, x); err != nil {
+					return err
+				}
+			}
 			if err := log(ctx, tx, folderID, kindContact, c.ID, c.Rev, now.UnixMilli()); err != nil {
 				return err
 			}

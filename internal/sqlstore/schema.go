@@ -28,6 +28,14 @@ package sqlstore
 //
 // The indexes only pruning needs are partial: a new live row enters
 // neither, so a write touches fewer pages.
+//
+// What a contact holds beside its document lives in tables of its own,
+// keyed by the contact's id and carrying its mailbox (tenant_id, user_id)
+// for scoping and for deleting with the mailbox: contact_photos (the bytes
+// and what their header says), contact_extensions (open extensions) and
+// contact_ext_props (extended properties). Photo bytes are BYTEA:
+// PostgreSQL's byte string; SQLite takes any type name and keeps a blob as
+// it is.
 var Schema = []string{
 	// 1: users, folders, contacts, change log, secrets.
 	`
@@ -165,5 +173,48 @@ CREATE INDEX outbox_due ON outbox (due);
 ALTER TABLE subscriptions ADD COLUMN token_expires BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE subscriptions ADD COLUMN reauth_at BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX subscriptions_token ON subscriptions (token_expires) WHERE token_expires <> 0;
+`,
+	// 6: a contact's photo, open extensions and extended properties.
+	// contact_ext_props has one row per property: prop_key is the
+	// canonical id (contactgraph.ExtendedPropertyKey), prop_id the id as
+	// the client wrote it; value is the value (a JSON array of strings for
+	// a multi-value property) and value_key, for single values,
+	// contactgraph.ExtendedValueKey(value), so that $filter's
+	// ep/id eq … and ep/value eq … is one index range per mailbox.
+	`
+CREATE TABLE contact_photos (
+	contact_id   TEXT PRIMARY KEY,
+	tenant_id    TEXT NOT NULL,
+	user_id      TEXT NOT NULL,
+	content_type TEXT NOT NULL,
+	width        INTEGER NOT NULL,
+	height       INTEGER NOT NULL,
+	size         BIGINT NOT NULL,
+	media_etag   TEXT NOT NULL,
+	data         BYTEA NOT NULL
+);
+CREATE INDEX contact_photos_mailbox ON contact_photos (tenant_id, user_id);
+CREATE TABLE contact_extensions (
+	contact_id TEXT NOT NULL,
+	name_key   TEXT NOT NULL,
+	tenant_id  TEXT NOT NULL,
+	user_id    TEXT NOT NULL,
+	name       TEXT NOT NULL,
+	data       TEXT NOT NULL,
+	PRIMARY KEY (contact_id, name_key)
+);
+CREATE INDEX contact_extensions_mailbox ON contact_extensions (tenant_id, user_id);
+CREATE TABLE contact_ext_props (
+	contact_id TEXT NOT NULL,
+	prop_key   TEXT NOT NULL,
+	tenant_id  TEXT NOT NULL,
+	user_id    TEXT NOT NULL,
+	prop_id    TEXT NOT NULL,
+	multi      INTEGER NOT NULL,
+	value      TEXT NOT NULL,
+	value_key  TEXT NOT NULL,
+	PRIMARY KEY (contact_id, prop_key)
+);
+CREATE INDEX contact_ext_props_value ON contact_ext_props (tenant_id, user_id, prop_key, value_key, contact_id);
 `,
 }

@@ -22,13 +22,13 @@ func (s *Store) ResetTenant(ctx context.Context, tenantID string) error {
 		if err != nil {
 			return err
 		}
-		for _, q := range []string{
+		for _, q := range append(deleteParts(`tenant_id = ?`),
 			`DELETE FROM changes WHERE scope IN (SELECT id FROM folders WHERE tenant_id = ?)`,
 			`DELETE FROM floors WHERE scope IN (SELECT id FROM folders WHERE tenant_id = ?)`,
 			`DELETE FROM contacts WHERE tenant_id = ?`,
 			`DELETE FROM folders WHERE tenant_id = ?`,
 			`DELETE FROM org_contacts WHERE tenant_id = ?`,
-		} {
+		) {
 			if _, err := s.exec(ctx, tx, q, tenantID); err != nil {
 				return fmt.Errorf("reset tenant: %w", err)
 			}

@@ -111,12 +111,12 @@ func (s *Store) DeleteUser(ctx context.Context, tenantID, id string) error {
 		if err := s.endSubscriptions(ctx, tx, tenantID, id); err != nil {
 			return err
 		}
-		for _, q := range []string{
+		for _, q := range append(deleteParts(`tenant_id = ? AND user_id = ?`),
 			`DELETE FROM changes WHERE scope IN (SELECT id FROM folders WHERE tenant_id = ? AND user_id = ?)`,
 			`DELETE FROM floors WHERE scope IN (SELECT id FROM folders WHERE tenant_id = ? AND user_id = ?)`,
 			`DELETE FROM contacts WHERE tenant_id = ? AND user_id = ?`,
 			`DELETE FROM folders WHERE tenant_id = ? AND user_id = ?`,
-		} {
+		) {
 			if _, err := s.exec(ctx, tx, q, tenantID, id); err != nil {
 				return fmt.Errorf("delete mailbox: %w", err)
 			}
