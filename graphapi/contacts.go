@@ -205,3 +205,10 @@ func (s *Server) countContacts(w http.ResponseWriter, r *http.Request, c *call) 
 	}
 	s.writeCount(w, n)
 }
+
+// permanentDeleteContact serves POST …/contacts/{id}/permanentDelete. The
+// server keeps no recoverable items, so a permanent delete is a delete:
+// 204, a tombstone in delta.
+func (s *Server) permanentDeleteContact(w http.ResponseWriter, r *http.Request, c *call) {
+	s.deleteContact(w, r, c)
+}

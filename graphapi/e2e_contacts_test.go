@@ -315,3 +315,30 @@ func TestBodies(t *testing.T) {
 	// No Content-Type needed on GET, and none required on POST either.
 	ok(t, e.do(t, "GET", "/v1.0/me/contacts", u.token, nil), 200)
 }
+
+// TestPermanentDelete: POST …/permanentDelete deletes a contact or a
+// folder as DELETE does (204, a tombstone in delta); the default folder
+// stays.
+func TestPermanentDelete(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	u := e.newUser("contoso", "ada@contoso.com", contactgraph.PermContactsReadWrite)
+	root := e.rootID(t, u)
+	id := str(t, e.post(t, "/v1.0/me/contacts", u.token, `{"givenName":"Gone"}`), "id")
+	_, dl := e.round(t, "/v1.0/me/contacts/delta", u.token)
+	ok(t, e.do(t, "POST", "/v1.0/me/contacts/"+id+"/permanentDelete", u.token, nil), 204)
+	fails(t, e.do(t, "GET", "/v1.0/me/contacts/"+id, u.token, nil), 404, "ErrorItemNotFound")
+	fails(t, e.do(t, "POST", "/v1.0/me/contacts/"+id+"/permanentDelete", u.token, nil), 404, "ErrorItemNotFound")
+	items, _ := e.round(t, dl, u.token)
+	if len(items) != 1 || items[0]["id"] != id || items[0]["@removed"] == nil {
+		t.Errorf("delta after permanentDelete: %v", items)
+	}
+	f := str(t, e.post(t, "/v1.0/me/contactFolders", u.token, `{"displayName":"Old"}`), "id")
+	ok(t, e.do(t, "POST", "/v1.0/me/contactFolders/"+f+"/microsoft.graph.permanentDelete", u.token, nil), 204)
+	fails(t, e.do(t, "GET", "/v1.0/me/contactFolders/"+f, u.token, nil), 404, "ErrorItemNotFound")
+	fails(t, e.do(t, "POST", "/v1.0/me/contactFolders/"+root+"/permanentDelete", u.token, nil), 400, "ErrorDeleteDistinguishedFolder")
+	fails(t, e.do(t, "GET", "/v1.0/me/contacts/"+id+"/permanentDelete", u.token, nil), 405, "BadRequest")
+	reader := e.newUser("contoso", "ada@contoso.com", contactgraph.PermContactsRead)
+	other := str(t, e.post(t, "/v1.0/me/contacts", u.token, `{"givenName":"Kept"}`), "id")
+	fails(t, e.do(t, "POST", "/v1.0/me/contacts/"+other+"/permanentDelete", reader.token, nil), 403, "ErrorAccessDenied")
+}

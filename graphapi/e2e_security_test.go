@@ -49,13 +49,15 @@ var routeSamples = map[kind][]string{
 		"{mb}/contactFolders/{f}/childFolders/{f2}/contacts/{c3}/extensions"},
 	kContactExtension: {"{mb}/contacts/{c}/extensions/" + secExtension, "{mb}/contactFolders/{f}/contacts/{c2}/extensions/" + contactgraph.ExtensionIDPrefix + secExtension,
 		"{mb}/contactFolders/{f}/childFolders/{f2}/contacts/{c3}/extensions('" + secExtension + "')"},
-	kOrgContacts:        {"/contacts"},
-	kOrgContact:         {"/contacts/{o}"},
-	kOrgDelta:           {"/contacts/delta"},
-	kOrgCount:           {"/contacts/$count"},
-	kDeletedOrgContacts: {"/directory/deletedItems/microsoft.graph.orgContact"},
-	kDeletedItem:        {"/directory/deletedItems/{d}"},
-	kDeletedItemRestore: {"/directory/deletedItems/{d}/restore"},
+	kContactPermanentDelete: {"{mb}/contacts/{c}/permanentDelete", "{mb}/contactFolders/{f}/contacts/{c2}/microsoft.graph.permanentDelete"},
+	kFolderPermanentDelete:  {"{mb}/contactFolders/{f}/permanentDelete", "{mb}/contactFolders/{f}/childFolders/{f2}/permanentDelete"},
+	kOrgContacts:            {"/contacts"},
+	kOrgContact:             {"/contacts/{o}"},
+	kOrgDelta:               {"/contacts/delta"},
+	kOrgCount:               {"/contacts/$count"},
+	kDeletedOrgContacts:     {"/directory/deletedItems/microsoft.graph.orgContact"},
+	kDeletedItem:            {"/directory/deletedItems/{d}"},
+	kDeletedItemRestore:     {"/directory/deletedItems/{d}/restore"},
 }
 
 // secExtension is the open extension every seeded contact of the matrix

@@ -183,3 +183,9 @@ func (s *Server) countFolders(w http.ResponseWriter, r *http.Request, c *call) {
 	}
 	s.writeCount(w, n)
 }
+
+// permanentDeleteFolder serves POST …/contactFolders/{id}/permanentDelete:
+// a delete, as for contacts.
+func (s *Server) permanentDeleteFolder(w http.ResponseWriter, r *http.Request, c *call) {
+	s.deleteFolder(w, r, c)
+}

@@ -39,13 +39,15 @@ const (
 	kContactPhotoValue                       // {contact}/photo/$value: its bytes
 	kContactExtensions                       // {contact}/extensions
 	kContactExtension                        // {contact}/extensions/{extensionId}
+	kContactPermanentDelete                  // {contact}/permanentDelete
+	kFolderPermanentDelete                   // {folder}/permanentDelete
 )
 
 // contactItem reports whether k addresses a contact or a part of one: its
 // target's item is a contact id.
 func (k kind) contactItem() bool {
 	switch k {
-	case kContact, kContactPhoto, kContactPhotoValue, kContactExtensions, kContactExtension:
+	case kContact, kContactPhoto, kContactPhotoValue, kContactExtensions, kContactExtension, kContactPermanentDelete:
 		return true
 	}
 	return false
@@ -108,6 +110,7 @@ var routes = []route{
 	{kFolder, http.MethodGet, permContactsRead, optsItem, (*Server).getFolder},
 	{kFolder, http.MethodPatch, permContactsWrite, optsNone, (*Server).updateFolder},
 	{kFolder, http.MethodDelete, permContactsWrite, optsNone, (*Server).deleteFolder},
+	{kFolderPermanentDelete, http.MethodPost, permContactsWrite, optsNone, (*Server).permanentDeleteFolder},
 	{kFolderDelta, http.MethodGet, permContactsRead, optsDelta, (*Server).folderDelta},
 
 	{kContacts, http.MethodGet, permContactsRead, optsContacts, (*Server).listContacts},
@@ -115,6 +118,7 @@ var routes = []route{
 	{kContact, http.MethodGet, permContactsRead, optsContact, (*Server).getContact},
 	{kContact, http.MethodPatch, permContactsWrite, optsNone, (*Server).updateContact},
 	{kContact, http.MethodDelete, permContactsWrite, optsNone, (*Server).deleteContact},
+	{kContactPermanentDelete, http.MethodPost, permContactsWrite, optsNone, (*Server).permanentDeleteContact},
 	{kContactDelta, http.MethodGet, permContactsRead, optsDelta, (*Server).contactDelta},
 
 	{kContactPhoto, http.MethodGet, permContactsRead, optsNone, (*Server).getContactPhoto},
@@ -430,10 +434,19 @@ func parseMailboxPath(t target, segs []string) (target, error) {
 			return parseContacts(t, segs[1:])
 		case is(segs[0], "childFolders"):
 			segs = segs[1:]
+		case isAction(segs[0], "permanentDelete") && len(segs) == 1:
+			t.kind = kFolderPermanentDelete
+			return t, nil
 		default:
 			return t, noSegment(segs[0])
 		}
 	}
+}
+
+// isAction reports whether seg names the bound action name, bare or
+// namespaced (microsoft.graph.name), in any case.
+func isAction(seg, name string) bool {
+	return is(seg, name) || is(seg, "microsoft.graph."+name)
 }
 
 // parseContacts parses what follows a contacts segment: the collection,
@@ -458,6 +471,8 @@ func parseContactPart(t target, segs []string) (target, error) {
 		t.kind = kContactExtensions
 	case is(segs[0], "extensions") && len(segs) == 2:
 		t.kind, t.ext = kContactExtension, segs[1]
+	case isAction(segs[0], "permanentDelete") && len(segs) == 1:
+		t.kind = kContactPermanentDelete
 	case is(segs[0], "photo") && !is(segs[1], "$value"):
 		return t, noSegment(segs[1])
 	case is(segs[0], "photo") || is(segs[0], "extensions"):
