@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/contactgraph/contactgraph"
+	"github.com/contactgraph/contactgraph/internal/sqlstore"
 	"github.com/contactgraph/contactgraph/sqlite"
 	"github.com/contactgraph/contactgraph/storetest"
 )
@@ -50,4 +51,11 @@ func TestReopen(t *testing.T) {
 	if err != nil || string(got.Doc) != string(c.Doc) {
 		t.Fatalf("after reopen: %v %s", err, got.Doc)
 	}
+}
+
+// TestEmailBackfill: the SQLite part of migration 6 indexes existing
+// contacts exactly as the write path does.
+func TestEmailBackfill(t *testing.T) {
+	db := open(t, storetest.NewClock()).(*sqlite.DB)
+	storetest.EmailBackfill(t, db, db.Write, sqlstore.EngineSchema[6][sqlstore.SQLite])
 }

@@ -112,6 +112,13 @@ func (s *Store) CreateContact(ctx context.Context, mb contactgraph.Mailbox, fold
 			c.ID, mb.TenantID, mb.UserID, c.FolderID, c.ChangeKey, c.Created.UnixMilli(), c.Modified.UnixMilli(), c.Rev, flag(c.AutoName), string(c.Doc)); err != nil {
 			return fmt.Errorf("create contact: %w", err)
 		}
+		keys, err := inputEmailKeys(in)
+		if err != nil {
+			return err
+		}
+		if err := s.indexEmails(ctx, tx, folderID, c.ID, keys); err != nil {
+			return err
+		}
 		return s.logNew(ctx, tx, folderID, kindContact, c.ID, rev, s.nowMillis())
 	})
 	if err != nil {
@@ -149,6 +156,9 @@ func (s *Store) UpdateContact(ctx context.Context, mb contactgraph.Mailbox, id s
 			c.FolderID, c.ChangeKey, c.Modified.UnixMilli(), c.Rev, flag(c.AutoName), string(c.Doc), id); err != nil {
 			return fmt.Errorf("update contact: %w", err)
 		}
+		if err := s.reindexEmails(ctx, tx, old, c, in); err != nil {
+			return err
+		}
 		if folderID != old.FolderID {
 			if err := s.record(ctx, tx, old.FolderID, kindContact, id, rev, true); err != nil {
 				return err
@@ -171,6 +181,13 @@ func (s *Store) DeleteContact(ctx context.Context, mb contactgraph.Mailbox, id s
 		}
 		if _, err := s.exec(ctx, tx, `DELETE FROM contacts WHERE id = ?`, id); err != nil {
 			return fmt.Errorf("delete contact: %w", err)
+		}
+		keys, err := emailKeys(old.Doc)
+		if err != nil {
+			return err
+		}
+		if err := s.unindexEmails(ctx, tx, old.FolderID, id, keys); err != nil {
+			return err
 		}
 		return s.record(ctx, tx, old.FolderID, kindContact, id, rev, true)
 	})

@@ -35,6 +35,13 @@ func (s *Store) ImportContacts(ctx context.Context, mb contactgraph.Mailbox, fol
 				c.ID, mb.TenantID, mb.UserID, c.FolderID, c.ChangeKey, c.Created.UnixMilli(), c.Modified.UnixMilli(), c.Rev, flag(c.AutoName), string(c.Doc)); err != nil {
 				return fmt.Errorf("import: %w", err)
 			}
+			keys, err := inputEmailKeys(x)
+			if err != nil {
+				return err
+			}
+			if err := s.indexEmails(ctx, tx, folderID, c.ID, keys); err != nil {
+				return err
+			}
 			if err := log(ctx, tx, folderID, kindContact, c.ID, c.Rev, now.UnixMilli()); err != nil {
 				return err
 			}
