@@ -50,6 +50,10 @@ var (
 	optsNone = []string{}
 	optsItem = []string{optSelect}
 	optsList = []string{optSelect, optTop, optSkipToken, optCount}
+	// optsContactList: contact lists also filter, sort and skip.
+	optsContactList = []string{optSelect, optTop, optSkipToken, optCount, optFilter, optOrderBy, optSkip}
+	// optsOrgList: /contacts filters, sorts and searches; the directory has no $skip.
+	optsOrgList = []string{optSelect, optTop, optSkipToken, optCount, optFilter, optOrderBy, optSearch}
 	// optsListNoCount: deleted items support no $count.
 	optsListNoCount = []string{optSelect, optTop, optSkipToken}
 	optsDelta       []string // nil: the delta handler checks its options itself
@@ -86,7 +90,7 @@ var routes = []route{
 	{kFolder, http.MethodDelete, permContactsWrite, optsNone, (*Server).deleteFolder},
 	{kFolderDelta, http.MethodGet, permContactsRead, optsDelta, (*Server).folderDelta},
 
-	{kContacts, http.MethodGet, permContactsRead, optsList, (*Server).listContacts},
+	{kContacts, http.MethodGet, permContactsRead, optsContactList, (*Server).listContacts},
 	{kContacts, http.MethodPost, permContactsWrite, optsNone, (*Server).createContact},
 	{kContact, http.MethodGet, permContactsRead, optsItem, (*Server).getContact},
 	{kContact, http.MethodPatch, permContactsWrite, optsNone, (*Server).updateContact},
@@ -97,7 +101,7 @@ var routes = []route{
 	{kContactsCount, http.MethodGet, permContactsRead, optsNone, (*Server).countContacts},
 	{kOrgCount, http.MethodGet, permOrgRead, optsNone, (*Server).countOrgContacts},
 
-	{kOrgContacts, http.MethodGet, permOrgRead, optsList, (*Server).listOrgContacts},
+	{kOrgContacts, http.MethodGet, permOrgRead, optsOrgList, (*Server).listOrgContacts},
 	{kOrgContacts, http.MethodPost, permOrgWrite, optsNone, (*Server).createOrgContact},
 	{kOrgContact, http.MethodGet, permOrgRead, optsItem, (*Server).getOrgContact},
 	{kOrgContact, http.MethodPatch, permOrgWrite, optsNone, (*Server).updateOrgContact},

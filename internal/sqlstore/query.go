@@ -28,9 +28,10 @@ import (
 // than the first page, unlike OFFSET, and an item created or deleted while
 // a client pages shifts nothing. $skip is an OFFSET on the first page only.
 //
-// Filtered queries run as unprepared statements: their text depends on the
-// client's filter, and the statement cache (bounded, never evicting) is
-// kept for the server's own queries.
+// Filtered and ordered queries run as unprepared statements: their text
+// depends on the client's filter, and the statement cache (bounded, never
+// evicting) is kept for the server's own queries; a plain list's few
+// texts are cached.
 
 // query runs a query built for one request, outside the statement cache.
 func (x *conn) queryDirect(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
@@ -53,7 +54,8 @@ type listSQL struct {
 	pageArgs  []any
 	count     string
 	countArgs []any
-	keys      int // sort key columns selected after the object's columns
+	keys      int  // sort key columns selected after the object's columns
+	cached    bool // the text depends on no client input: run it as a cached statement
 }
 
 // buildList builds the queries of q over t: cols are the selected columns,
@@ -128,6 +130,7 @@ func buildList(d Dialect, t *listTable, cols, scope string, scopeArgs []any, q c
 		c.write(" OFFSET ?", q.Skip)
 	}
 	out.page, out.pageArgs, out.keys = c.b.String(), c.args, len(keys)
+	out.cached = q.Filter == nil && len(q.OrderBy) == 0
 	return out, nil
 }
 
@@ -175,7 +178,11 @@ func after(c *compiler, keys []frag, order []contactgraph.SortKey, cur *contactg
 // columns into the next item and returns its id.
 func listPage[T any](ctx context.Context, tx *conn, l listSQL, limit int, scan func(rows *sql.Rows, keys []any) (T, string, error)) (contactgraph.ListPage[T], error) {
 	page := contactgraph.ListPage[T]{Count: -1}
-	rows, err := tx.queryDirect(ctx, l.page, l.pageArgs...)
+	query := tx.queryDirect
+	if l.cached {
+		query = tx.QueryContext
+	}
+	rows, err := query(ctx, l.page, l.pageArgs...)
 	if err != nil {
 		return page, fmt.Errorf("list: %w", err)
 	}
