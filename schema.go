@@ -313,6 +313,11 @@ func checkString(p Property, v string) error {
 	if !utf8.ValidString(v) {
 		return bodyError("The value of property '%s' is not valid UTF-8.", p.Name)
 	}
+	if strings.IndexByte(v, 0) >= 0 {
+		// PostgreSQL's json operators cannot turn \u0000 into text: a
+		// stored NUL would break every $filter over its list.
+		return bodyError("The value of property '%s' contains a NUL character.", p.Name)
+	}
 	return nil
 }
 

@@ -349,7 +349,7 @@ func decodeCursor(tok string, validID func(string) bool, keys int, hash uint32) 
 			return nil, bad
 		}
 		s := string(b[k : k+int(l)])
-		if !utf8.ValidString(s) {
+		if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
 			return nil, bad
 		}
 		c.Keys[i] = contactgraph.StringValue(s)

@@ -2,6 +2,8 @@ package odata
 
 import (
 	"fmt"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/contactgraph/contactgraph"
 )
@@ -39,6 +41,17 @@ func (e *Error) Unwrap() error {
 		code = contactgraph.EInvalid
 	}
 	return &contactgraph.Error{Code: code, Message: e.Msg}
+}
+
+// checkText refuses text no stored value can hold: invalid UTF-8 and NUL.
+func checkText(src string) error {
+	if !utf8.ValidString(src) {
+		return syntaxErr(-1, "The expression is not valid UTF-8.")
+	}
+	if i := strings.IndexByte(src, 0); i >= 0 {
+		return syntaxErr(i, "The expression holds a NUL character at position %d.", i)
+	}
+	return nil
 }
 
 func syntaxErr(pos int, format string, args ...any) *Error {

@@ -13,6 +13,9 @@ func ParseOrderBy(src string, schema *contactgraph.Schema) ([]contactgraph.SortK
 	if len(src) > MaxLength {
 		return nil, syntaxErr(-1, "The $orderby expression is longer than %d bytes.", MaxLength)
 	}
+	if err := checkText(src); err != nil {
+		return nil, err
+	}
 	var keys []contactgraph.SortKey
 	seen := map[string]bool{}
 	pos := 0

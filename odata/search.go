@@ -17,6 +17,9 @@ func ParseSearch(src string, schema *contactgraph.Schema) (contactgraph.Expr, er
 	if len(src) > MaxLength {
 		return nil, syntaxErr(-1, "The $search expression is longer than %d bytes.", MaxLength)
 	}
+	if err := checkText(src); err != nil {
+		return nil, err
+	}
 	s := &searchParser{src: src, schema: schema}
 	e, err := s.or()
 	if err != nil {

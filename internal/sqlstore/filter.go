@@ -47,7 +47,12 @@ type column struct {
 // sideTable indexes the members of a collection property in a table of
 // their own, maintained in the write transactions: an Any over it is
 // "id IN (SELECT key FROM table WHERE scope AND cond)", which reads the
-// table's index instead of every object of the list.
+// table's index instead of every object of the list. Another collection
+// gets one the same way: singleValueExtendedProperties, say, as a table
+// (folder_id, prop_id, value, contact_id) with the fields "id" (stored
+// folded) and "value", answers any(ep: ep/id eq '…' and ep/value eq '…')
+// by its primary key once listed in contactsTable.sides, the schema
+// entry's Members naming the fields and their operators.
 type sideTable struct {
 	table  string
 	key    string            // the column holding the object's id
