@@ -9,44 +9,54 @@ import (
 	"time"
 )
 
+// What $filter may do with the string and date-time properties of Outlook
+// items: compare, startswith (strings), eq null and ne null. Collections
+// take lambdas only where Graph documents them: emailAddresses/any(a:a/address
+// eq '…') and categories/any(c:c eq '…'). personalNotes (a body) is not
+// filterable.
+const (
+	outlookString = FilterCompare | FilterStartsWith | FilterNull
+	outlookDate   = FilterCompare | FilterNull
+)
+
 // ContactSchema is the property set of microsoft.graph.contact, in the order
 // the server renders it.
 var ContactSchema = NewSchema("microsoft.graph.contact", []Property{
-	{Name: "id", Kind: KString, ReadOnly: true},
-	{Name: "createdDateTime", Kind: KDateTime, ReadOnly: true},
-	{Name: "lastModifiedDateTime", Kind: KDateTime, ReadOnly: true},
-	{Name: "changeKey", Kind: KString, ReadOnly: true},
-	{Name: "categories", Kind: KStringList},
-	{Name: "parentFolderId", Kind: KString},
-	{Name: "birthday", Kind: KDateTime},
-	{Name: "fileAs", Kind: KString},
-	{Name: "displayName", Kind: KString, MaxLen: 256},
-	{Name: "givenName", Kind: KString},
-	{Name: "initials", Kind: KString},
-	{Name: "middleName", Kind: KString},
-	{Name: "nickName", Kind: KString},
-	{Name: "surname", Kind: KString},
-	{Name: "title", Kind: KString},
-	{Name: "yomiGivenName", Kind: KString},
-	{Name: "yomiSurname", Kind: KString},
-	{Name: "yomiCompanyName", Kind: KString},
-	{Name: "generation", Kind: KString},
+	{Name: "id", Kind: KString, ReadOnly: true, Filter: FilterEq | FilterNe, Sortable: true, CaseSensitive: true},
+	{Name: "createdDateTime", Kind: KDateTime, ReadOnly: true, Filter: outlookDate, Sortable: true},
+	{Name: "lastModifiedDateTime", Kind: KDateTime, ReadOnly: true, Filter: outlookDate, Sortable: true},
+	{Name: "changeKey", Kind: KString, ReadOnly: true, Filter: FilterEq | FilterNe, CaseSensitive: true},
+	{Name: "categories", Kind: KStringList, Members: []Member{{Kind: KString, Ops: FilterEq}}},
+	{Name: "parentFolderId", Kind: KString, Filter: FilterEq | FilterNe, CaseSensitive: true},
+	{Name: "birthday", Kind: KDateTime, Filter: outlookDate, Sortable: true},
+	{Name: "fileAs", Kind: KString, Filter: outlookString, Sortable: true},
+	{Name: "displayName", Kind: KString, MaxLen: 256, Filter: outlookString, Sortable: true},
+	{Name: "givenName", Kind: KString, Filter: outlookString, Sortable: true},
+	{Name: "initials", Kind: KString, Filter: outlookString, Sortable: true},
+	{Name: "middleName", Kind: KString, Filter: outlookString, Sortable: true},
+	{Name: "nickName", Kind: KString, Filter: outlookString, Sortable: true},
+	{Name: "surname", Kind: KString, Filter: outlookString, Sortable: true},
+	{Name: "title", Kind: KString, Filter: outlookString, Sortable: true},
+	{Name: "yomiGivenName", Kind: KString, Filter: outlookString, Sortable: true},
+	{Name: "yomiSurname", Kind: KString, Filter: outlookString, Sortable: true},
+	{Name: "yomiCompanyName", Kind: KString, Filter: outlookString, Sortable: true},
+	{Name: "generation", Kind: KString, Filter: outlookString, Sortable: true},
 	{Name: "imAddresses", Kind: KStringList},
-	{Name: "jobTitle", Kind: KString},
-	{Name: "companyName", Kind: KString},
-	{Name: "department", Kind: KString},
-	{Name: "officeLocation", Kind: KString},
-	{Name: "profession", Kind: KString},
-	{Name: "businessHomePage", Kind: KString},
-	{Name: "assistantName", Kind: KString},
-	{Name: "manager", Kind: KString},
+	{Name: "jobTitle", Kind: KString, Filter: outlookString, Sortable: true},
+	{Name: "companyName", Kind: KString, Filter: outlookString, Sortable: true},
+	{Name: "department", Kind: KString, Filter: outlookString, Sortable: true},
+	{Name: "officeLocation", Kind: KString, Filter: outlookString, Sortable: true},
+	{Name: "profession", Kind: KString, Filter: outlookString, Sortable: true},
+	{Name: "businessHomePage", Kind: KString, Filter: outlookString, Sortable: true},
+	{Name: "assistantName", Kind: KString, Filter: outlookString, Sortable: true},
+	{Name: "manager", Kind: KString, Filter: outlookString, Sortable: true},
 	{Name: "homePhones", Kind: KStringList},
-	{Name: "mobilePhone", Kind: KString},
+	{Name: "mobilePhone", Kind: KString, Filter: outlookString, Sortable: true},
 	{Name: "businessPhones", Kind: KStringList},
-	{Name: "spouseName", Kind: KString},
+	{Name: "spouseName", Kind: KString, Filter: outlookString, Sortable: true},
 	{Name: "personalNotes", Kind: KString, MaxLen: 65536},
 	{Name: "children", Kind: KStringList},
-	{Name: "emailAddresses", Kind: KEmailList},
+	{Name: "emailAddresses", Kind: KEmailList, Members: []Member{{Field: "address", Kind: KString, Ops: FilterEq}}},
 	{Name: "primaryEmailAddress", Kind: KEmailAddress},
 	{Name: "secondaryEmailAddress", Kind: KEmailAddress},
 	{Name: "tertiaryEmailAddress", Kind: KEmailAddress},

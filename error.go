@@ -16,6 +16,7 @@ const (
 	EInvalid          Code = "invalid"           // bad input: 400
 	EMalformedID      Code = "malformed_id"      // an id that cannot be one of ours: 400
 	EUnsupported      Code = "unsupported_query" // a query option this route does not support: 400
+	EInvalidFilter    Code = "invalid_filter"    // a well-formed $filter with a node the resource does not support: 400
 	EBadToken         Code = "bad_token"         // a garbled, tampered or foreign delta token: 400
 	EUnauthenticated  Code = "unauthenticated"   // missing or invalid bearer token: 401
 	EForbidden        Code = "forbidden"         // authenticated but not allowed: 403

@@ -6,26 +6,33 @@ import (
 	"time"
 )
 
+// directoryString is what $filter may do with the string properties of
+// directory objects (Entra documents eq, ne, not, ge, le, in, startsWith and
+// eq null; there is no gt or lt). Which of them need advanced query
+// parameters is the HTTP layer's concern.
+const directoryString = FilterEq | FilterNe | FilterGe | FilterLe | FilterIn | FilterStartsWith | FilterNull
+
 // OrgContactSchema is the property set of microsoft.graph.orgContact, a
-// directory object of a tenant.
+// directory object of a tenant. Only displayName is sortable and
+// searchable, as in Entra.
 var OrgContactSchema = NewSchema("microsoft.graph.orgContact", []Property{
-	{Name: "id", Kind: KString, ReadOnly: true},
+	{Name: "id", Kind: KString, ReadOnly: true, Filter: FilterEq | FilterNe | FilterIn},
 	{Name: "deletedDateTime", Kind: KDateTime, ReadOnly: true},
 	{Name: "addresses", Kind: KOfficeAddresses},
-	{Name: "companyName", Kind: KString, MaxLen: 256},
-	{Name: "department", Kind: KString, MaxLen: 256},
-	{Name: "displayName", Kind: KString, MaxLen: 256},
-	{Name: "givenName", Kind: KString, MaxLen: 256},
-	{Name: "jobTitle", Kind: KString, MaxLen: 256},
-	{Name: "mail", Kind: KString, MaxLen: 256},
-	{Name: "mailNickname", Kind: KString, MaxLen: 256},
-	{Name: "onPremisesLastSyncDateTime", Kind: KDateTime},
+	{Name: "companyName", Kind: KString, MaxLen: 256, Filter: directoryString},
+	{Name: "department", Kind: KString, MaxLen: 256, Filter: directoryString},
+	{Name: "displayName", Kind: KString, MaxLen: 256, Filter: directoryString, Sortable: true, Searchable: true},
+	{Name: "givenName", Kind: KString, MaxLen: 256, Filter: directoryString},
+	{Name: "jobTitle", Kind: KString, MaxLen: 256, Filter: directoryString},
+	{Name: "mail", Kind: KString, MaxLen: 256, Filter: directoryString},
+	{Name: "mailNickname", Kind: KString, MaxLen: 256, Filter: directoryString},
+	{Name: "onPremisesLastSyncDateTime", Kind: KDateTime, Filter: FilterEq | FilterNe | FilterGe | FilterLe | FilterIn},
 	{Name: "onPremisesProvisioningErrors", Kind: KProvisioningErrors},
-	{Name: "onPremisesSyncEnabled", Kind: KBool},
+	{Name: "onPremisesSyncEnabled", Kind: KBool, Filter: FilterEq | FilterNe | FilterIn | FilterNull},
 	{Name: "phones", Kind: KPhoneList},
-	{Name: "proxyAddresses", Kind: KStringList},
+	{Name: "proxyAddresses", Kind: KStringList, Members: []Member{{Kind: KString, Ops: FilterEq | FilterGe | FilterLe | FilterStartsWith}}},
 	{Name: "serviceProvisioningErrors", Kind: KServiceErrors},
-	{Name: "surname", Kind: KString, MaxLen: 256},
+	{Name: "surname", Kind: KString, MaxLen: 256, Filter: directoryString},
 })
 
 // OrgContactDeltaDefault is the property set /contacts/delta tracks and

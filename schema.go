@@ -30,12 +30,92 @@ const (
 	KServiceErrors                  // array of serviceProvisioningError
 )
 
-// Property describes one property of a resource type.
+// Property describes one property of a resource type, and what the query
+// options of lists may do with it: the schema is the only source of which
+// properties and operators $filter and $orderby accept.
 type Property struct {
 	Name     string
 	Kind     Kind
 	ReadOnly bool // set by the server; ignored in request bodies
 	MaxLen   int  // for strings; 0 means the default limit
+
+	// Filter holds the $filter operators the property supports itself (a
+	// string, date-time or Boolean property); zero when it cannot be
+	// filtered on directly.
+	Filter FilterOps
+	// Members says what a lambda over a collection property may test,
+	// as in emailAddresses/any(a:a/address eq '…'); nil when none.
+	Members []Member
+	// Sortable: the property may be a key of $orderby.
+	Sortable bool
+	// Searchable: directory $search may name the property ("name:term").
+	Searchable bool
+	// CaseSensitive: string comparisons of the property respect case
+	// (ids); others ignore the case of ASCII letters (see FoldCase).
+	CaseSensitive bool
+}
+
+// FilterOps is a set of $filter operators.
+type FilterOps uint16
+
+// Filter operators.
+const (
+	FilterEq         FilterOps = 1 << iota // eq
+	FilterNe                               // ne
+	FilterGt                               // gt
+	FilterGe                               // ge
+	FilterLt                               // lt
+	FilterLe                               // le
+	FilterIn                               // in (…)
+	FilterStartsWith                       // startswith(p, '…')
+	FilterNull                             // eq null, ne null
+
+	// FilterCompare is every comparison operator.
+	FilterCompare = FilterEq | FilterNe | FilterGt | FilterGe | FilterLt | FilterLe
+)
+
+// Has reports whether every operator of x is in o.
+func (o FilterOps) Has(x FilterOps) bool { return o&x == x }
+
+// OpFilter returns the FilterOps bit of a comparison operator.
+func OpFilter(op Op) FilterOps {
+	switch op {
+	case Eq:
+		return FilterEq
+	case Ne:
+		return FilterNe
+	case Gt:
+		return FilterGt
+	case Ge:
+		return FilterGe
+	case Lt:
+		return FilterLt
+	case Le:
+		return FilterLe
+	}
+	return 0
+}
+
+// Member is what a lambda over a collection property may test of each
+// member: the member itself (Field empty; a collection of strings) or one
+// field of it (a collection of complex values), of kind Kind (KString,
+// KDateTime or KBool), with the operators Ops.
+type Member struct {
+	Field         string
+	Kind          Kind
+	Ops           FilterOps
+	CaseSensitive bool
+}
+
+// Member returns what a lambda over p may test as field ("" for the member
+// itself).
+func (p Property) Member(field string) (Member, bool) {
+	for _, m := range p.Members {
+		if m.Field == field {
+			return m, true
+		}
+	}
+	return Member{}, false
 }
 
 // Schema is the ordered property set of a resource type.
@@ -63,6 +143,20 @@ func (s *Schema) Lookup(name string) (Property, bool) {
 	return s.Props[i], true
 }
 
+// LookupFold returns the property named name, matched exactly or else
+// without regard to case, as Graph matches names in query options.
+func (s *Schema) LookupFold(name string) (Property, bool) {
+	if p, ok := s.Lookup(name); ok {
+		return p, true
+	}
+	for _, q := range s.Props {
+		if strings.EqualFold(q.Name, name) {
+			return q, true
+		}
+	}
+	return Property{}, false
+}
+
 // Select validates a $select list against the schema and returns the
 // property names in schema order, with "id" always included. An unknown name
 // is an EInvalid error that names it, in Graph's words.
@@ -73,16 +167,8 @@ func (s *Schema) Select(names []string) ([]string, error) {
 		if n == "" {
 			continue
 		}
-		p, ok := s.Lookup(n)
-		if !ok {
-			// Graph matches property names case-insensitively in $select.
-			for _, q := range s.Props {
-				if strings.EqualFold(q.Name, n) {
-					p, ok = q, true
-					break
-				}
-			}
-		}
+		// Graph matches property names case-insensitively in $select.
+		p, ok := s.LookupFold(n)
 		if !ok {
 			return nil, Errorf(EInvalid, "Parsing OData Select and Expand failed: Could not find a property named '%s' on type '%s'.", Truncate(n, 128), s.Type)
 		}
@@ -227,6 +313,11 @@ func checkString(p Property, v string) error {
 	if !utf8.ValidString(v) {
 		return bodyError("The value of property '%s' is not valid UTF-8.", p.Name)
 	}
+	if strings.IndexByte(v, 0) >= 0 {
+		// PostgreSQL's json operators cannot turn \u0000 into text: a
+		// stored NUL would break every $filter over its list.
+		return bodyError("The value of property '%s' contains a NUL character.", p.Name)
+	}
 	return nil
 }
 
@@ -255,6 +346,29 @@ func canonicalList(s *Schema, p Property, raw json.RawMessage, isNull bool, item
 	}
 	b.WriteByte(']')
 	return b.Bytes(), nil
+}
+
+// MemberFields returns the field names of the members of a collection of
+// complex values of kind k, in declaration order; nil for other kinds.
+func MemberFields(k Kind) []string {
+	var fs []field
+	switch k {
+	case KEmailList:
+		fs = emailAddressFields
+	case KOfficeAddresses:
+		fs = officeAddressFields
+	case KPhoneList:
+		fs = phoneFields
+	case KProvisioningErrors:
+		fs = provisioningErrorFields
+	case KServiceErrors:
+		fs = serviceErrorFields
+	}
+	names := make([]string, 0, len(fs))
+	for _, f := range fs {
+		names = append(names, f.Name)
+	}
+	return names
 }
 
 // field is one member of a complex type.

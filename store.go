@@ -125,6 +125,14 @@ type Store interface {
 	Contact(ctx context.Context, mb Mailbox, id string) (*Contact, error)
 	// ListContacts lists the contacts of a folder by id.
 	ListContacts(ctx context.Context, mb Mailbox, folderID string, p Page) ([]*Contact, error)
+	// QueryContacts reads one page of the contacts of a folder that q.Filter
+	// holds for, in q's order (see ListQuery). A filter that is an
+	// emailAddresses/any(…) test, alone or and-ed with others, reads an
+	// index of the addresses: it costs O(log n + matches), not a scan of
+	// the folder. ENotFound for the folder; EInvalidFilter for a node of
+	// the tree the store cannot answer; EInvalid for a cursor that does not
+	// fit q.OrderBy.
+	QueryContacts(ctx context.Context, mb Mailbox, folderID string, q ListQuery) (ListPage[*Contact], error)
 	// CountContacts counts the contacts of a folder.
 	CountContacts(ctx context.Context, mb Mailbox, folderID string) (int, error)
 	// UpdateContact applies in to a contact; a parentFolderId in it moves the
@@ -153,6 +161,10 @@ type Store interface {
 	OrgContact(ctx context.Context, tenantID, id string) (*OrgContact, error)
 	// ListOrgContacts lists a tenant's live org contacts by id.
 	ListOrgContacts(ctx context.Context, tenantID string, p Page) ([]*OrgContact, error)
+	// QueryOrgContacts reads one page of a tenant's live org contacts, as
+	// QueryContacts does for a folder. Errors as QueryContacts, without
+	// ENotFound.
+	QueryOrgContacts(ctx context.Context, tenantID string, q ListQuery) (ListPage[*OrgContact], error)
 	// CountOrgContacts counts a tenant's live org contacts.
 	CountOrgContacts(ctx context.Context, tenantID string) (int, error)
 	// UpdateOrgContact applies in to a live org contact. ENotFound.

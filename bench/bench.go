@@ -234,6 +234,9 @@ func (b *bench) runFolders(ctx context.Context) error {
 	if b.selected(wIncremental) {
 		all = append(all, sz.Incremental...)
 	}
+	if b.selected(wFilter) {
+		all = append(all, sz.Filter...)
+	}
 	slices.Sort(all)
 	all = slices.Compact(all)
 	var errs []error
@@ -262,6 +265,17 @@ func (b *bench) runFolder(ctx context.Context, n int) error {
 	timed := false
 	if i := slices.Index(sz.First, n); i >= 0 {
 		reps, timed = sz.FirstReps[i], b.selected(wFirst)
+	}
+	if b.selected(wFilter) && slices.Contains(sz.Filter, n) {
+		if err := b.emailLookups(ctx, l.api, folder, n, sz.Lookups); err != nil {
+			b.report.fail(wFilter, err)
+			b.logf("filter at %d failed: %v", n, err)
+		}
+	}
+	rounds := (b.selected(wFirst) || b.selected(wFloor)) && slices.Contains(sz.First, n) ||
+		b.selected(wIncremental) && slices.Contains(sz.Incremental, n)
+	if !rounds {
+		return l.stop()
 	}
 	ids, link, err := b.firstRounds(ctx, l.api, folder, n, reps, timed)
 	if err != nil {
@@ -296,6 +310,11 @@ func (b *bench) runRemote(ctx context.Context) error {
 		return err
 	}
 	n := b.cfg.sizes.Writes
+	if b.selected(wFilter) {
+		if err := b.emailLookups(ctx, a, folder, n, b.cfg.sizes.Lookups); err != nil {
+			b.report.fail(wFilter, err)
+		}
+	}
 	ids, link, err := b.firstRounds(ctx, a, folder, n, 3, b.selected(wFirst))
 	if err != nil {
 		return err

@@ -21,10 +21,11 @@ const (
 	wMemory      = "memory"
 	wPeers       = "peers"
 	wNotify      = "notify"
+	wFilter      = "filter"
 	wSoak        = "soak" // only with -soak: a long mixed load (see soak.go)
 )
 
-var allWorkloads = []string{wWrites, wFirst, wIncremental, wFloor, wMemory, wNotify, wPeers}
+var allWorkloads = []string{wWrites, wFirst, wIncremental, wFloor, wFilter, wMemory, wNotify, wPeers}
 
 // config is the parsed command line.
 type config struct {
@@ -55,6 +56,8 @@ type sizes struct {
 	PeerReps    int   // initial syncs and incremental cycles per peer
 	Memory      int   // folder size of the memory workload
 	MemClients  int
+	Filter      []int // folder sizes of the email lookups
+	Lookups     int   // email lookups timed per size
 	// NotifyLatency, NotifySustained and NotifyFanout size the
 	// notifications workload: sequential writes waited for, concurrent
 	// writes delivered, subscriptions of the fan-out.
@@ -73,6 +76,8 @@ var fullSizes = sizes{
 	PeerReps:    5,
 	Memory:      1_000_000,
 	MemClients:  4,
+	Filter:      []int{1_000_000},
+	Lookups:     1_000,
 
 	NotifyLatency:   1_000,
 	NotifySustained: 10_000,
@@ -89,6 +94,8 @@ var quickSizes = sizes{
 	PeerReps:    3,
 	Memory:      5_000,
 	MemClients:  4,
+	Filter:      []int{5_000},
+	Lookups:     100,
 
 	NotifyLatency:   100,
 	NotifySustained: 500,

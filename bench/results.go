@@ -270,6 +270,10 @@ func (r *Report) targets() {
 			add("speedup_vs_faster_peer_"+m.short+" ("+bestPeer+")", ">= 100x", best, "x", best >= 100)
 		}
 	}
+	if n := r.sizeOf("email_lookup_p50", be); n > 0 {
+		rec, _ := r.find("email_lookup_p50", be, n)
+		add("email_lookup_p50_"+human(n), "< 2 ms over HTTP in a folder of 1,000,000", rec.Value, rec.Unit, rec.Value < 2)
+	}
 	if rec, ok := r.find("notify_latency_p50", be, r.sizeOf("notify_latency_p50", be)); ok {
 		add("notify_latency_p50", "< 5 ms on loopback (from sending the write: an upper bound)", rec.Value, rec.Unit, rec.Value < 5)
 	}

@@ -4,85 +4,50 @@ import (
 	"strings"
 
 	"github.com/contactgraph/contactgraph"
+	"github.com/contactgraph/contactgraph/odata"
 )
 
 // MaxFilterIDs is how many ids an org contact delta $filter may name.
 const MaxFilterIDs = 50
 
 // ParseIDFilter parses the only $filter org contact delta supports: one or
-// more `id eq '<guid>'` joined by `or`, at most MaxFilterIDs of them.
-// Anything else is an EUnsupported error. Duplicate ids count once.
+// more `id eq '<guid>'` joined by `or` (parentheses allowed, keywords in
+// any case), at most MaxFilterIDs of them. The text is parsed by the odata
+// package like any list's $filter; a tree of another shape is an
+// EUnsupported error. Ids come back in lower case, each once.
 func ParseIDFilter(s string) ([]string, error) {
-	unsupported := func() error {
-		return contactgraph.Errorf(contactgraph.EUnsupported,
-			"Unsupported query: only $filter=id eq '{id}' joined by 'or' is supported with delta on org contacts.")
+	unsupported := contactgraph.Errorf(contactgraph.EUnsupported,
+		"Unsupported query: only $filter=id eq '{id}' joined by 'or' is supported with delta on org contacts.")
+	e, err := odata.ParseFilter(s, contactgraph.OrgContactSchema)
+	if err != nil {
+		return nil, unsupported
 	}
 	var ids []string
 	seen := map[string]bool{}
-	rest := strings.TrimSpace(s)
-	if rest == "" {
-		return nil, unsupported()
-	}
-	for {
-		var id string
-		var ok bool
-		if id, rest, ok = parseIDEq(rest); !ok {
-			return nil, unsupported()
+	var walk func(e contactgraph.Expr) bool
+	walk = func(e contactgraph.Expr) bool {
+		switch n := e.(type) {
+		case contactgraph.Or:
+			return walk(n.X) && walk(n.Y)
+		case contactgraph.Compare:
+			if n.Path != (contactgraph.Path{Prop: "id"}) || n.Op != contactgraph.Eq || n.Value.Kind != contactgraph.VString || !contactgraph.IsGUID(n.Value.Str) {
+				return false
+			}
+			id := strings.ToLower(n.Value.Str)
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+			return true
 		}
-		if !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
-		}
-		if len(ids) > MaxFilterIDs {
-			return nil, contactgraph.Errorf(contactgraph.EUnsupported,
-				"Unsupported query: a delta $filter may name at most %d ids.", MaxFilterIDs)
-		}
-		rest = strings.TrimLeft(rest, " ")
-		if rest == "" {
-			return ids, nil
-		}
-		after, found := cutWord(rest, "or")
-		if !found {
-			return nil, unsupported()
-		}
-		rest = strings.TrimLeft(after, " ")
+		return false
 	}
-}
-
-// parseIDEq reads `id eq '<guid>'` (case-insensitive keywords) from the
-// front of s.
-func parseIDEq(s string) (id, rest string, ok bool) {
-	s, ok = cutWord(strings.TrimLeft(s, " "), "id")
-	if !ok {
-		return "", "", false
+	if !walk(e) {
+		return nil, unsupported
 	}
-	s, ok = cutWord(strings.TrimLeft(s, " "), "eq")
-	if !ok {
-		return "", "", false
+	if len(ids) > MaxFilterIDs {
+		return nil, contactgraph.Errorf(contactgraph.EUnsupported,
+			"Unsupported query: a delta $filter may name at most %d ids.", MaxFilterIDs)
 	}
-	s = strings.TrimLeft(s, " ")
-	if !strings.HasPrefix(s, "'") {
-		return "", "", false
-	}
-	end := strings.IndexByte(s[1:], '\'')
-	if end < 0 {
-		return "", "", false
-	}
-	id = s[1 : 1+end]
-	if !contactgraph.IsGUID(id) {
-		return "", "", false
-	}
-	return strings.ToLower(id), s[2+end:], true
-}
-
-// cutWord removes the keyword w from the front of s when it stands alone.
-func cutWord(s, w string) (string, bool) {
-	if len(s) < len(w) || !strings.EqualFold(s[:len(w)], w) {
-		return s, false
-	}
-	rest := s[len(w):]
-	if rest != "" && rest[0] != ' ' && rest[0] != '\'' {
-		return s, false
-	}
-	return rest, true
+	return ids, nil
 }

@@ -9,9 +9,10 @@ import (
 )
 
 // listContacts serves GET {mailbox}/contacts and …/contactFolders/{id}/contacts:
-// one page of the folder's contacts by id.
+// one page of the folder's contacts that $filter holds for, in $orderby's
+// order (by id without it), with $count counting the matches.
 func (s *Server) listContacts(w http.ResponseWriter, r *http.Request, c *call) {
-	lq, err := parseList(c.q, contactgraph.ContactSchema, contactgraph.ValidID)
+	lq, err := parseList(c.q, r.Header, contactListSpec)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -21,33 +22,26 @@ func (s *Server) listContacts(w http.ResponseWriter, r *http.Request, c *call) {
 		s.writeError(w, r, err)
 		return
 	}
-	cs, err := s.cfg.Store.ListContacts(r.Context(), c.mb, c.folderID(), contactgraph.Page{After: lq.after, Limit: lq.top + 1})
+	page, err := s.cfg.Store.QueryContacts(r.Context(), c.mb, c.folderID(), lq.store())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
-	}
-	count := -1
-	if lq.count {
-		if count, err = s.cfg.Store.CountContacts(r.Context(), c.mb, c.folderID()); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
 	}
 	next := ""
-	if len(cs) > lq.top {
-		cs = cs[:lq.top]
-		next = s.nextLink(r, lq, cs[len(cs)-1].ID)
+	if page.Next != nil {
+		next = s.nextLink(r, lq, page.Next.ID, page.Next)
 	}
-	parts, err := s.contactParts(r, c, x, cs)
+	parts, err := s.contactParts(r, c, x, page.Items)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	s.writeCountedList(w, r, s.contextURL(r, mailboxContext(c, "contacts")), count, len(cs), func(b *bytes.Buffer, i int) error {
-		if err := renderContact(b, "", cs[i], lq.sel); err != nil {
+	preferenceApplied(w, lq)
+	s.writeCountedList(w, r, s.contextURL(r, mailboxContext(c, "contacts")), page.Count, len(page.Items), func(b *bytes.Buffer, i int) error {
+		if err := renderContact(b, "", page.Items[i], lq.sel); err != nil {
 			return err
 		}
-		appendParts(b, x, parts[cs[i].ID])
+		appendParts(b, x, parts[page.Items[i].ID])
 		return nil
 	}, next)
 }

@@ -222,6 +222,10 @@ func (s failingStore) ListContacts(ctx context.Context, mb contactgraph.Mailbox,
 	return nil, s.fail()
 }
 
+func (s failingStore) QueryContacts(ctx context.Context, mb contactgraph.Mailbox, folderID string, q contactgraph.ListQuery) (contactgraph.ListPage[*contactgraph.Contact], error) {
+	return contactgraph.ListPage[*contactgraph.Contact]{}, s.fail()
+}
+
 func (s failingStore) Contact(ctx context.Context, mb contactgraph.Mailbox, id string) (*contactgraph.Contact, error) {
 	panic("store exploded")
 }

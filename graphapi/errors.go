@@ -46,6 +46,7 @@ const (
 	eInvalidRequest       contactgraph.Code = "graphapi_invalid_request"        // a subscription's body, resource or validation handshake
 	eSubscriptionNotFound contactgraph.Code = "graphapi_subscription_not_found" // no such subscription of the caller
 	eFailedDependency     contactgraph.Code = "graphapi_failed_dependency"      // a $batch request whose dependsOn failed
+	eQuerySyntax          contactgraph.Code = "graphapi_query_syntax"           // a $filter, $orderby or $search that does not parse or type-check
 )
 
 // graphCode is one row of the error table.
@@ -69,6 +70,9 @@ var errorTable = map[contactgraph.Code][2]graphCode{
 	contactgraph.EUnsupported: {
 		{400, "ErrorInvalidUrlQuery", "The query is not supported."},
 		{400, "Request_UnsupportedQuery", "The query is not supported."}},
+	contactgraph.EInvalidFilter: {
+		{400, "ErrorInvalidUrlQueryFilter", "The query filter contains one or more invalid nodes."},
+		{400, "Request_UnsupportedQuery", "Unsupported or invalid query filter clause."}},
 	contactgraph.EBadToken: {
 		{400, "BadRequest", "Badly formed token."},
 		{400, "Request_BadRequest", "Badly formed token."}},
@@ -126,6 +130,9 @@ var errorTable = map[contactgraph.Code][2]graphCode{
 	eChangeDistinguished: {
 		{400, "ErrorCannotMoveOrCopyDistinguishedFolder", "The default contacts folder cannot be renamed or moved."},
 		{400, "ErrorCannotMoveOrCopyDistinguishedFolder", "The default contacts folder cannot be renamed or moved."}},
+	eQuerySyntax: {
+		{400, "BadRequest", "Invalid query clause."},
+		{400, "Request_BadRequest", "Invalid query clause."}},
 	eInvalidRequest: {
 		{400, "InvalidRequest", "The request is invalid."},
 		{400, "InvalidRequest", "The request is invalid."}},

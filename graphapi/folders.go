@@ -11,12 +11,12 @@ import (
 // listFolders serves GET {mailbox}/contactFolders (the children of the
 // default folder, which itself is not listed) and …/childFolders.
 func (s *Server) listFolders(w http.ResponseWriter, r *http.Request, c *call) {
-	lq, err := parseList(c.q, contactgraph.FolderSchema, contactgraph.ValidID)
+	lq, err := parseList(c.q, r.Header, folderListSpec)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	fs, err := s.cfg.Store.ListFolders(r.Context(), c.mb, c.folderID(), contactgraph.Page{After: lq.after, Limit: lq.top + 1})
+	fs, err := s.cfg.Store.ListFolders(r.Context(), c.mb, c.folderID(), lq.page())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -31,8 +31,9 @@ func (s *Server) listFolders(w http.ResponseWriter, r *http.Request, c *call) {
 	next := ""
 	if len(fs) > lq.top {
 		fs = fs[:lq.top]
-		next = s.nextLink(r, lq, fs[len(fs)-1].ID)
+		next = s.nextLink(r, lq, fs[len(fs)-1].ID, nil)
 	}
+	preferenceApplied(w, lq)
 	tail := "contactFolders"
 	if len(c.t.folders) > 0 {
 		tail = "childFolders"

@@ -47,39 +47,46 @@ func (s *Server) listDeletedOrgContacts(w http.ResponseWriter, r *http.Request, 
 	s.listOrg(w, r, c, true)
 }
 
+// listOrg serves both lists. /contacts takes $filter, $orderby, $search
+// and $count under Entra's rules for advanced queries (advancedQuery);
+// deleted items are listed by id.
 func (s *Server) listOrg(w http.ResponseWriter, r *http.Request, c *call, deleted bool) {
-	lq, err := parseList(c.q, contactgraph.OrgContactSchema, validOrgID)
+	lq, err := parseList(c.q, r.Header, orgListSpec)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	count := -1
-	if lq.count {
-		if deleted {
+	var list []*contactgraph.OrgContact
+	count, next := -1, ""
+	if deleted {
+		if lq.count {
 			s.writeError(w, r, contactgraph.Errorf(contactgraph.EUnsupported, "$count is not supported on deleted items."))
 			return
 		}
-		if count, err = s.countOrg(r); err != nil {
+		if list, err = s.cfg.Store.DeletedOrgContacts(r.Context(), c.p.TenantID, lq.page()); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-	}
-	page := contactgraph.Page{After: lq.after, Limit: lq.top + 1}
-	var list []*contactgraph.OrgContact
-	if deleted {
-		list, err = s.cfg.Store.DeletedOrgContacts(r.Context(), c.p.TenantID, page)
+		if len(list) > lq.top {
+			list = list[:lq.top]
+			next = s.nextLink(r, lq, list[len(list)-1].ID, nil)
+		}
 	} else {
-		list, err = s.cfg.Store.ListOrgContacts(r.Context(), c.p.TenantID, page)
+		if err := advancedQuery(r, lq); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		page, err := s.cfg.Store.QueryOrgContacts(r.Context(), c.p.TenantID, lq.store())
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		list, count = page.Items, page.Count
+		if page.Next != nil {
+			next = s.nextLink(r, lq, page.Next.ID, page.Next)
+		}
 	}
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	next := ""
-	if len(list) > lq.top {
-		list = list[:lq.top]
-		next = s.nextLink(r, lq, list[len(list)-1].ID)
-	}
+	preferenceApplied(w, lq)
 	ctx := s.contextURL(r, "contacts")
 	var typeAnn [][2]string
 	if deleted {
@@ -219,11 +226,60 @@ func (s *Server) orgContactDelta(w http.ResponseWriter, r *http.Request, c *call
 // countOrg counts the tenant's org contacts. Graph counts directory objects
 // only for requests with ConsistencyLevel: eventual.
 func (s *Server) countOrg(r *http.Request) (int, error) {
-	if !strings.EqualFold(r.Header.Get("ConsistencyLevel"), "eventual") {
-		return 0, contactgraph.Errorf(contactgraph.EUnsupported, "$count on directory objects requires the header ConsistencyLevel: eventual.")
+	if !eventual(r) {
+		return 0, errCountNeedsEventual
 	}
 	p, _ := contactgraph.FromContext(r.Context())
 	return s.cfg.Store.CountOrgContacts(r.Context(), p.TenantID)
+}
+
+var errCountNeedsEventual = contactgraph.Errorf(contactgraph.EUnsupported, "$count on directory objects requires the header ConsistencyLevel: eventual.")
+
+// eventual reports whether r asks for eventual consistency, which the
+// directory's advanced queries need.
+func eventual(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("ConsistencyLevel"), "eventual")
+}
+
+// advancedQuery applies Entra's rules to a /contacts list: $count needs
+// the header ConsistencyLevel: eventual, and so does $search; $orderby and
+// the operators ne, not and eq null need both the header and $count=true
+// (the advanced query parameters). The operators that work by default are
+// eq, in, startswith, ge, le and any() over proxyAddresses.
+func advancedQuery(r *http.Request, lq listQuery) error {
+	ev := eventual(r)
+	if lq.count && !ev {
+		return errCountNeedsEventual
+	}
+	if lq.searchRaw != "" && !ev {
+		return contactgraph.Errorf(contactgraph.EUnsupported, "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'")
+	}
+	if ev && lq.count {
+		return nil
+	}
+	const hint = "is not supported because the required parameters might be missing. Try adding $count=true query parameter and ConsistencyLevel:eventual header. Refer to https://aka.ms/graph-docs/advanced-queries for more information"
+	if len(lq.orderBy) > 0 {
+		return contactgraph.Errorf(contactgraph.EUnsupported, "Sorting with $orderby %s", hint)
+	}
+	what := ""
+	contactgraph.Walk(lq.filter, func(e contactgraph.Expr) bool {
+		switch n := e.(type) {
+		case contactgraph.Not:
+			what = "Operator 'not'"
+		case contactgraph.Compare:
+			switch {
+			case n.Op == contactgraph.Ne:
+				what = "Operator 'ne'"
+			case n.Value.Kind == contactgraph.VNull:
+				what = "Filtering on null values"
+			}
+		}
+		return what == ""
+	})
+	if what != "" {
+		return contactgraph.Errorf(contactgraph.EUnsupported, "%s %s", what, hint)
+	}
+	return nil
 }
 
 // countOrgContacts serves GET /contacts/$count.

@@ -71,10 +71,13 @@ var (
 	optsNone = []string{}
 	optsItem = []string{optSelect}
 	optsList = []string{optSelect, optTop, optSkipToken, optCount}
-	// optsContact and optsContacts: contacts also take $expand of their
-	// extensions and extended properties.
-	optsContact  = []string{optSelect, optExpand}
-	optsContacts = []string{optSelect, optTop, optSkipToken, optCount, optExpand}
+	// optsContact: a contact item also takes $expand of its extensions and
+	// extended properties.
+	optsContact = []string{optSelect, optExpand}
+	// optsContactList: contact lists also filter, sort, skip and expand.
+	optsContactList = []string{optSelect, optTop, optSkipToken, optCount, optFilter, optOrderBy, optSkip, optExpand}
+	// optsOrgList: /contacts filters, sorts and searches; the directory has no $skip.
+	optsOrgList = []string{optSelect, optTop, optSkipToken, optCount, optFilter, optOrderBy, optSearch}
 	// optsListNoCount: deleted items support no $count.
 	optsListNoCount = []string{optSelect, optTop, optSkipToken}
 	optsDelta       []string // nil: the delta handler checks its options itself
@@ -113,7 +116,7 @@ var routes = []route{
 	{kFolderPermanentDelete, http.MethodPost, permContactsWrite, optsNone, (*Server).permanentDeleteFolder},
 	{kFolderDelta, http.MethodGet, permContactsRead, optsDelta, (*Server).folderDelta},
 
-	{kContacts, http.MethodGet, permContactsRead, optsContacts, (*Server).listContacts},
+	{kContacts, http.MethodGet, permContactsRead, optsContactList, (*Server).listContacts},
 	{kContacts, http.MethodPost, permContactsWrite, optsNone, (*Server).createContact},
 	{kContact, http.MethodGet, permContactsRead, optsContact, (*Server).getContact},
 	{kContact, http.MethodPatch, permContactsWrite, optsNone, (*Server).updateContact},
@@ -136,7 +139,7 @@ var routes = []route{
 	{kContactsCount, http.MethodGet, permContactsRead, optsNone, (*Server).countContacts},
 	{kOrgCount, http.MethodGet, permOrgRead, optsNone, (*Server).countOrgContacts},
 
-	{kOrgContacts, http.MethodGet, permOrgRead, optsList, (*Server).listOrgContacts},
+	{kOrgContacts, http.MethodGet, permOrgRead, optsOrgList, (*Server).listOrgContacts},
 	{kOrgContacts, http.MethodPost, permOrgWrite, optsNone, (*Server).createOrgContact},
 	{kOrgContact, http.MethodGet, permOrgRead, optsItem, (*Server).getOrgContact},
 	{kOrgContact, http.MethodPatch, permOrgWrite, optsNone, (*Server).updateOrgContact},

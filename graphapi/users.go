@@ -44,12 +44,12 @@ func validUserKey(s string) bool {
 
 // listUsers serves GET /users: one page of the tenant's users by id.
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, c *call) {
-	lq, err := parseList(c.q, userSchema, validUserKey)
+	lq, err := parseList(c.q, r.Header, userListSpec)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	us, err := s.cfg.Store.ListUsers(r.Context(), c.p.TenantID, contactgraph.Page{After: lq.after, Limit: lq.top + 1})
+	us, err := s.cfg.Store.ListUsers(r.Context(), c.p.TenantID, lq.page())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -57,8 +57,9 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, c *call) {
 	next := ""
 	if len(us) > lq.top {
 		us = us[:lq.top]
-		next = s.nextLink(r, lq, us[len(us)-1].ID)
+		next = s.nextLink(r, lq, us[len(us)-1].ID, nil)
 	}
+	preferenceApplied(w, lq)
 	s.writeList(w, r, s.contextURL(r, "users"), len(us), func(b *bytes.Buffer, i int) error {
 		return writeEntity(b, nil, userDoc(us[i]), lq.sel)
 	}, next)

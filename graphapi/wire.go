@@ -94,10 +94,14 @@ func (s *Server) baseURL(r *http.Request) string {
 	return scheme + "://" + r.Host + "/v1.0"
 }
 
-// appendJSONString appends s as a JSON string.
+// appendJSONString appends s as a JSON string, without the HTML escaping
+// of encoding/json's Marshal: "&" in a link stays "&", as Graph writes it,
+// not "\u0026".
 func appendJSONString(b *bytes.Buffer, s string) {
-	v, _ := json.Marshal(s) // a string always marshals
-	b.Write(v)
+	enc := json.NewEncoder(b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)       // a string always encodes
+	b.Truncate(b.Len() - 1) // Encode's newline
 }
 
 // odataKey renders an OData key literal: 'id' with quotes doubled.
@@ -156,8 +160,10 @@ func writeEntity(b *bytes.Buffer, annotations [][2]string, doc json.RawMessage, 
 	return nil
 }
 
-// jsonValue returns the JSON encoding of a string as a string.
+// jsonValue returns the JSON encoding of a string as a string, without
+// HTML escaping (see appendJSONString).
 func jsonValue(s string) string {
-	v, _ := json.Marshal(s)
-	return string(v)
+	var b bytes.Buffer
+	appendJSONString(&b, s)
+	return b.String()
 }

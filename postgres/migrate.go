@@ -44,7 +44,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 			return fmt.Errorf("migrate: the database has schema version %d, newer than this server knows (%d)", have, len(sqlstore.Schema))
 		}
 		for v := have + 1; v <= len(sqlstore.Schema); v++ {
-			if _, err := tx.Exec(ctx, sqlstore.Schema[v-1]); err != nil {
+			if _, err := tx.Exec(ctx, sqlstore.Migration(v, sqlstore.Postgres)); err != nil {
 				return fmt.Errorf("migrate to version %d: %w", v, err)
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, v); err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/contactgraph/contactgraph"
 	"github.com/contactgraph/contactgraph/internal/sqlstore"
 	"github.com/contactgraph/contactgraph/postgres"
+	"github.com/contactgraph/contactgraph/storetest"
 )
 
 // TestMigrateConcurrently starts four replicas at once on a fresh schema:
@@ -90,4 +91,12 @@ func TestMigrateRefusesNewerSchema(t *testing.T) {
 
 func userN(i int) contactgraph.User {
 	return contactgraph.User{UPN: fmt.Sprintf("user%d@contoso.com", i)}
+}
+
+// TestEmailBackfill: the PostgreSQL part of the email index migration indexes existing
+// contacts exactly as the write path does.
+func TestEmailBackfill(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, storetest.NewClock())
+	storetest.EmailBackfill(t, e.db, e.db.Write, sqlstore.EngineSchema[sqlstore.EmailIndexMigration][sqlstore.Postgres])
 }

@@ -76,10 +76,34 @@ func (db *DB) Close() error {
 	return err
 }
 
-// dialect is PostgreSQL's sqlstore.Dialect.
+// dialect is PostgreSQL's sqlstore.Dialect. Documents are TEXT columns,
+// read as json (parsed per use, no jsonb conversion). Comparisons and
+// sorting that depend on order use the "C" collation, so that they give
+// SQLite's code point order whatever the database's locale; lower() under
+// "C" folds ASCII letters only, as SQLite's does.
 type dialect struct{}
 
 func (dialect) Rebind(q string) string { return sqlstore.RebindQuestion(q) }
+
+func (dialect) JSONText(col, key string) (string, []any) {
+	return "((" + col + ")::json ->> ?::text)", []any{key}
+}
+
+func (dialect) JSONBool(col, key string) (string, []any) {
+	return "((" + col + ")::json ->> ?::text)", []any{key}
+}
+
+func (dialect) JSONStrings(col, key, alias string) (string, []any, string) {
+	j := "((" + col + ")::json -> ?::text)"
+	return "json_array_elements_text(CASE WHEN json_typeof(" + j + ") = 'array' THEN " + j + " END) AS " + alias + "(value)",
+		[]any{key, key}, alias + ".value"
+}
+
+func (dialect) Fold(x string) string    { return `lower((` + x + `) COLLATE "C")` }
+func (dialect) Collate(x string) string { return `(` + x + `) COLLATE "C"` }
+func (dialect) Instr(hay, needle string) string {
+	return "strpos(" + hay + ", " + needle + ") > 0"
+}
 
 // uniqueViolation is the SQLSTATE of unique_violation.
 const uniqueViolation = "23505"

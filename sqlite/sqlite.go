@@ -108,7 +108,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		if err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, sqlstore.Schema[v-1]); err != nil {
+		if _, err := tx.ExecContext(ctx, sqlstore.Migration(v, sqlstore.SQLite)); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("migrate to version %d: %w", v, err)
 		}
@@ -123,9 +123,35 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
+// dialect is SQLite's sqlstore.Dialect: JSON through the json1 functions
+// (json_extract, json_type, json_each), text compared as bytes (the
+// default BINARY collation: code point order for UTF-8), lower() that folds
+// ASCII letters only (the library has no ICU).
 type dialect struct{}
 
 func (dialect) Rebind(q string) string { return q }
+
+// jsonPath is the JSON path of an object member. Keys are property names
+// of the schemas (letters and digits).
+func jsonPath(key string) string { return `$."` + key + `"` }
+
+func (dialect) JSONText(col, key string) (string, []any) {
+	return "json_extract(" + col + ", ?)", []any{jsonPath(key)}
+}
+
+func (dialect) JSONBool(col, key string) (string, []any) {
+	return "(CASE json_type(" + col + ", ?) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' END)", []any{jsonPath(key)}
+}
+
+func (dialect) JSONStrings(col, key, alias string) (string, []any, string) {
+	return "json_each(" + col + ", ?) AS " + alias, []any{jsonPath(key)}, alias + ".value"
+}
+
+func (dialect) Fold(x string) string    { return "lower(" + x + ")" }
+func (dialect) Collate(x string) string { return x }
+func (dialect) Instr(hay, needle string) string {
+	return "instr(" + hay + ", " + needle + ") > 0"
+}
 
 func (dialect) IsUniqueViolation(err error) bool {
 	var e *sqlite.Error

@@ -107,3 +107,10 @@ func partRows(t *testing.T, db *sql.DB) int {
 	}
 	return n
 }
+
+// TestEmailBackfill: the SQLite part of the email index migration indexes existing
+// contacts exactly as the write path does.
+func TestEmailBackfill(t *testing.T) {
+	db := open(t, storetest.NewClock()).(*sqlite.DB)
+	storetest.EmailBackfill(t, db, db.Write, sqlstore.EngineSchema[sqlstore.EmailIndexMigration][sqlstore.SQLite])
+}

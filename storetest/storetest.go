@@ -58,6 +58,8 @@ func Run(t *testing.T, open NewStore) {
 		{"Contacts", testContacts},
 		{"ContactIfMatch", testContactIfMatch},
 		{"TenantIsolation", testTenantIsolation},
+		{"QueryContacts", testQueryContacts},
+		{"QueryOrgContacts", testQueryOrgContacts},
 		{"DeltaFirstRound", testDeltaFirstRound},
 		{"DeltaLaterRounds", testDeltaLaterRounds},
 		{"DeltaUpperBound", testDeltaUpperBound},

@@ -248,3 +248,46 @@ func TestEnvironmentConfiguration(t *testing.T) {
 		}
 	}
 }
+
+var filterRE = regexp.MustCompile("(?s)<!-- filter:begin -->\\s*```sh\\n(.*?)```\\s*<!-- filter:end -->")
+
+// TestReadmeFilter runs the README's list query commands as pasted.
+func TestReadmeFilter(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := filterRE.FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("README.md has no filter block")
+	}
+	s := startServe(t)
+	tok := mintToken(t, s.db, "--tenant", "contoso", "--user", "demo@contoso.com", "--scopes", "Contacts.ReadWrite")
+	admin := mintToken(t, s.db, "--tenant", "contoso", "--app", "hr-sync", "--roles", "Directory.ReadWrite.All")
+	out := bash(t, "../..", string(m[1]), "BASE="+s.base, "TOKEN="+tok, "ADMIN="+admin)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 7 {
+		t.Fatalf("%d lines of output, want 7:\n%s", len(lines), out)
+	}
+	for i, want := range [][]string{
+		{`"value":[{"@odata.etag":`, `"displayName":"Ada Lovelace"}]}`},
+		{`"@odata.count":2,`, `"displayName":"Grace Hopper"}`, `"displayName":"Alan Turing"}]}`},
+		{`"displayName":"Ada Lovelace"}`, `"displayName":"Alan Turing"}]`, `"@odata.nextLink":"` + s.base + `/me/contactFolders/`, `?$orderby=displayName&$select=displayName&$top=2&$skiptoken=`},
+		{`"displayName":"Grace Hopper"}]}`},
+		{`"code":"ErrorInvalidUrlQueryFilter","message":"The query filter contains one or more invalid nodes."`},
+		{`"displayName":"Dana Lee","mail":"dana@fabrikam.com"}]}`},
+		{`"@odata.count":1,`, `"displayName":"Dana Lee"}]}`},
+	} {
+		for _, w := range want {
+			if !strings.Contains(lines[i], w) {
+				t.Errorf("line %d lacks %s:\n%s", i+1, w, lines[i])
+			}
+		}
+	}
+	if strings.Contains(out, `\u0026`) {
+		t.Errorf("a link with an escaped &:\n%s", out)
+	}
+	if i, j := strings.Index(lines[1], "Grace"), strings.Index(lines[1], "Alan"); i > j {
+		t.Errorf("$orderby=displayName desc: Grace before Alan:\n%s", lines[1])
+	}
+}

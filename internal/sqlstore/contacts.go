@@ -115,6 +115,13 @@ func (s *Store) CreateContact(ctx context.Context, mb contactgraph.Mailbox, fold
 		if err := s.writeParts(ctx, tx, mb, c.ID, in); err != nil {
 			return err
 		}
+		keys, err := inputEmailKeys(in)
+		if err != nil {
+			return err
+		}
+		if err := s.indexEmails(ctx, tx, folderID, c.ID, keys); err != nil {
+			return err
+		}
 		return s.logNew(ctx, tx, folderID, kindContact, c.ID, rev, s.nowMillis())
 	})
 	if err != nil {
@@ -157,6 +164,9 @@ func (s *Store) UpdateContact(ctx context.Context, mb contactgraph.Mailbox, id s
 		if err := s.writeParts(ctx, tx, mb, id, in); err != nil {
 			return err
 		}
+		if err := s.reindexEmails(ctx, tx, old, c, in); err != nil {
+			return err
+		}
 		if folderID != old.FolderID {
 			if err := s.record(ctx, tx, old.FolderID, kindContact, id, rev, true); err != nil {
 				return err
@@ -181,6 +191,13 @@ func (s *Store) DeleteContact(ctx context.Context, mb contactgraph.Mailbox, id s
 			if _, err := s.exec(ctx, tx, q, id); err != nil {
 				return fmt.Errorf("delete contact: %w", err)
 			}
+		}
+		keys, err := emailKeys(old.Doc)
+		if err != nil {
+			return err
+		}
+		if err := s.unindexEmails(ctx, tx, old.FolderID, id, keys); err != nil {
+			return err
 		}
 		return s.record(ctx, tx, old.FolderID, kindContact, id, rev, true)
 	})

@@ -40,6 +40,13 @@ func (s *Store) ImportContacts(ctx context.Context, mb contactgraph.Mailbox, fol
 					return err
 				}
 			}
+			keys, err := inputEmailKeys(x)
+			if err != nil {
+				return err
+			}
+			if err := s.indexEmails(ctx, tx, folderID, c.ID, keys); err != nil {
+				return err
+			}
 			if err := log(ctx, tx, folderID, kindContact, c.ID, c.Rev, now.UnixMilli()); err != nil {
 				return err
 			}

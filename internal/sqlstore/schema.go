@@ -217,4 +217,57 @@ CREATE TABLE contact_ext_props (
 );
 CREATE INDEX contact_ext_props_value ON contact_ext_props (tenant_id, user_id, prop_key, value_key, contact_id);
 `,
+	// 7: the email index of $filter=emailAddresses/any(a:a/address eq '…'):
+	// one row per distinct case-folded address of a contact, with its
+	// folder, kept in the contact's write transactions (see emails.go).
+	// The engine's part of this version (EngineSchema) fills it from the
+	// contacts already stored.
+	`
+CREATE TABLE contact_emails (
+	folder_id  TEXT NOT NULL,
+	address    TEXT NOT NULL,
+	contact_id TEXT NOT NULL,
+	PRIMARY KEY (folder_id, address, contact_id)
+);
+`,
+}
+
+// EmailIndexMigration is the version that creates and fills contact_emails.
+const EmailIndexMigration = 7
+
+// Engines a store runs on, for EngineSchema.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// EngineSchema holds, by migration version, the statements of that
+// version that differ between the engines (JSON functions): a store runs
+// Schema[v-1] and then EngineSchema[v][engine], in the same transaction.
+// Migration(v, engine) joins them.
+var EngineSchema = map[int]map[string]string{
+	// 7: index the addresses of existing contacts. lower() folds ASCII
+	// letters only on both engines (under "C" on PostgreSQL), as
+	// contactgraph.FoldCase does.
+	EmailIndexMigration: {
+		SQLite: `
+INSERT OR IGNORE INTO contact_emails (folder_id, address, contact_id)
+SELECT c.folder_id, lower(json_extract(e.value, '$.address')), c.id
+FROM contacts c, json_each(c.doc, '$.emailAddresses') e
+WHERE json_extract(e.value, '$.address') <> '';
+`,
+		Postgres: `
+INSERT INTO contact_emails (folder_id, address, contact_id)
+SELECT c.folder_id, lower((e.value ->> 'address') COLLATE "C"), c.id
+FROM contacts c, json_array_elements(CASE WHEN json_typeof(c.doc::json -> 'emailAddresses') = 'array' THEN c.doc::json -> 'emailAddresses' END) e
+WHERE e.value ->> 'address' <> ''
+ON CONFLICT DO NOTHING;
+`,
+	},
+}
+
+// Migration returns the statements of migration version v (1-based) for
+// engine: the portable part and the engine's own.
+func Migration(v int, engine string) string {
+	return Schema[v-1] + EngineSchema[v][engine]
 }

@@ -16,11 +16,35 @@ import (
 )
 
 // Dialect holds what differs between the engines.
+//
+// The methods that build SQL for list queries (JSONText to Instr) return
+// text with '?' placeholders and the arguments to bind to them, in order;
+// their inputs are SQL expressions and names from the property schemas,
+// never client text, which always travels as an argument.
 type Dialect interface {
 	// Rebind turns the engine-neutral '?' placeholders of q into the engine's own.
 	Rebind(q string) string
 	// IsUniqueViolation reports whether err is a unique or primary key violation.
 	IsUniqueViolation(err error) bool
+
+	// JSONText is the text of the string member key of the JSON object in
+	// the TEXT expression col: NULL when the member is missing or null.
+	JSONText(col, key string) (string, []any)
+	// JSONBool is the Boolean member key of the JSON object in col as the
+	// text 'true' or 'false': NULL when missing or null.
+	JSONBool(col, key string) (string, []any)
+	// JSONStrings is a FROM item, named alias, with one row per member of
+	// the JSON array of strings key of the object in col (no row when the
+	// member is missing or not an array), and the expression of the
+	// member's text.
+	JSONStrings(col, key, alias string) (from string, args []any, value string)
+	// Fold lower-cases the ASCII letters of a text expression and keeps
+	// every other character, as contactgraph.FoldCase does.
+	Fold(x string) string
+	// Collate makes a text expression compare and sort by code point.
+	Collate(x string) string
+	// Instr is a condition: the text needle occurs in the text hay.
+	Instr(hay, needle string) string
 }
 
 // Store implements contactgraph.Store on database/sql.

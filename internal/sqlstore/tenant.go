@@ -25,6 +25,7 @@ func (s *Store) ResetTenant(ctx context.Context, tenantID string) error {
 		for _, q := range append(deleteParts(`tenant_id = ?`),
 			`DELETE FROM changes WHERE scope IN (SELECT id FROM folders WHERE tenant_id = ?)`,
 			`DELETE FROM floors WHERE scope IN (SELECT id FROM folders WHERE tenant_id = ?)`,
+			`DELETE FROM contact_emails WHERE folder_id IN (SELECT id FROM folders WHERE tenant_id = ?)`,
 			`DELETE FROM contacts WHERE tenant_id = ?`,
 			`DELETE FROM folders WHERE tenant_id = ?`,
 			`DELETE FROM org_contacts WHERE tenant_id = ?`,

@@ -114,6 +114,7 @@ func (s *Store) DeleteUser(ctx context.Context, tenantID, id string) error {
 		for _, q := range append(deleteParts(`tenant_id = ? AND user_id = ?`),
 			`DELETE FROM changes WHERE scope IN (SELECT id FROM folders WHERE tenant_id = ? AND user_id = ?)`,
 			`DELETE FROM floors WHERE scope IN (SELECT id FROM folders WHERE tenant_id = ? AND user_id = ?)`,
+			`DELETE FROM contact_emails WHERE folder_id IN (SELECT id FROM folders WHERE tenant_id = ? AND user_id = ?)`,
 			`DELETE FROM contacts WHERE tenant_id = ? AND user_id = ?`,
 			`DELETE FROM folders WHERE tenant_id = ? AND user_id = ?`,
 		) {
