@@ -12,8 +12,9 @@ import (
 // What $filter may do with the string and date-time properties of Outlook
 // items: compare, startswith (strings), eq null and ne null. Collections
 // take lambdas only where Graph documents them: emailAddresses/any(a:a/address
-// eq '…') and categories/any(c:c eq '…'). personalNotes (a body) is not
-// filterable.
+// eq '…'), categories/any(c:c eq '…') and, through a filter-only
+// collection, singleValueExtendedProperties/any(ep: ep/id eq '…' and
+// ep/value eq '…'). personalNotes (a body) is not filterable.
 const (
 	outlookString = FilterCompare | FilterStartsWith | FilterNull
 	outlookDate   = FilterCompare | FilterNull
@@ -63,7 +64,17 @@ var ContactSchema = NewSchema("microsoft.graph.contact", []Property{
 	{Name: "homeAddress", Kind: KPhysicalAddress},
 	{Name: "businessAddress", Kind: KPhysicalAddress},
 	{Name: "otherAddress", Kind: KPhysicalAddress},
-})
+}).WithFilterOnly(
+	// The extended property collections are parts of a contact, not
+	// document properties (ParseContactInput and $expand handle them):
+	// $filter finds a single-value property by id and value, as Graph
+	// documents; a lambda over multi-value properties is refused.
+	Property{Name: memberSingle, Kind: KStringList, Keyed: true, Members: []Member{
+		{Field: "id", Kind: KString, Ops: FilterEq},
+		{Field: "value", Kind: KString, Ops: FilterEq},
+	}},
+	Property{Name: memberMulti, Kind: KStringList},
+)
 
 // Contact is an Outlook contact in a folder of a user's mailbox.
 //

@@ -335,3 +335,54 @@ func canonicalPropertyValue(typ, id, v string) (string, error) {
 	}
 	return bad()
 }
+
+// ExtendedFilter is a $filter lambda over singleValueExtendedProperties,
+// any(ep: ep/id eq '…' and ep/value eq '…'), in the form stores look it
+// up by: the property's key (ExtendedPropertyKey of the id) and the value's
+// key (ExtendedValueKey of its canonical form), so that any spelling of
+// the id, and the value in any case, finds the property.
+type ExtendedFilter struct {
+	Key      string
+	ValueKey string
+}
+
+// ParseExtendedFilter reads the condition of a lambda over a Keyed
+// collection: exactly "v/id eq '…' and v/value eq '…'", in either order,
+// with v the lambda's variable. EInvalidFilter for any other shape (Graph
+// answers ErrorInvalidUrlQueryFilter); EInvalid for an id that is not an
+// extended property id, an array type, or a value not of the property's
+// type.
+func ParseExtendedFilter(a Any) (ExtendedFilter, error) {
+	bad := func() (ExtendedFilter, error) {
+		return ExtendedFilter{}, Errorf(EInvalidFilter, "A lambda over '%s' must be %s/any(%s: %s/id eq '…' and %s/value eq '…').", a.Prop, a.Prop, a.Var, a.Var, a.Var)
+	}
+	and, ok := a.Cond.(And)
+	if !ok {
+		return bad()
+	}
+	field := func(e Expr, name string) (string, bool) {
+		c, ok := e.(Compare)
+		if !ok || c.Op != Eq || c.Path.Var != a.Var || c.Path.Prop != name || c.Value.Kind != VString {
+			return "", false
+		}
+		return c.Value.Str, true
+	}
+	id, okID := field(and.X, "id")
+	value, okValue := field(and.Y, "value")
+	if !okID || !okValue {
+		id, okID = field(and.Y, "id")
+		value, okValue = field(and.X, "value")
+	}
+	if !okID || !okValue {
+		return bad()
+	}
+	key, err := ExtendedPropertyKey(id)
+	if err != nil {
+		return ExtendedFilter{}, err
+	}
+	canon, err := CanonicalExtendedValue(id, value)
+	if err != nil {
+		return ExtendedFilter{}, err
+	}
+	return ExtendedFilter{Key: key, ValueKey: ExtendedValueKey(canon)}, nil
+}

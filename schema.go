@@ -53,6 +53,11 @@ type Property struct {
 	// CaseSensitive: string comparisons of the property respect case
 	// (ids); others ignore the case of ASCII letters (see FoldCase).
 	CaseSensitive bool
+	// Keyed: a lambda over the collection must find one member by its key
+	// and compare its value, "v/id eq '…' and v/value eq '…'" (either
+	// order, nothing else): singleValueExtendedProperties. The parser
+	// checks the shape with ParseExtendedFilter.
+	Keyed bool
 }
 
 // FilterOps is a set of $filter operators.
@@ -123,6 +128,10 @@ type Schema struct {
 	Type  string // OData type name, such as "microsoft.graph.contact"
 	Props []Property
 	index map[string]int
+	// filterOnly are collections $filter lambdas may range over that are
+	// not properties of the documents: never rendered, selected, sorted
+	// or accepted in a body through the schema (see WithFilterOnly).
+	filterOnly []Property
 }
 
 // NewSchema builds a schema; property lookup ignores case only when exact lookup fails.
@@ -141,6 +150,45 @@ func (s *Schema) Lookup(name string) (Property, bool) {
 		return Property{}, false
 	}
 	return s.Props[i], true
+}
+
+// WithFilterOnly adds to s collections that only $filter names (in a
+// lambda): Lookup, LookupFold, Select and rendering never see them;
+// LookupFilter and LookupFilterFold do. It returns s.
+func (s *Schema) WithFilterOnly(props ...Property) *Schema {
+	s.filterOnly = append(s.filterOnly, props...)
+	return s
+}
+
+// LookupFilter returns the property named name among the properties and
+// the filter-only collections: what a $filter tree may name.
+func (s *Schema) LookupFilter(name string) (Property, bool) {
+	if p, ok := s.Lookup(name); ok {
+		return p, true
+	}
+	for _, q := range s.filterOnly {
+		if q.Name == name {
+			return q, true
+		}
+	}
+	return Property{}, false
+}
+
+// LookupFilterFold is LookupFilter matching exactly or else without
+// regard to case, as $filter text names properties.
+func (s *Schema) LookupFilterFold(name string) (Property, bool) {
+	if p, ok := s.LookupFilter(name); ok {
+		return p, true
+	}
+	if p, ok := s.LookupFold(name); ok {
+		return p, true
+	}
+	for _, q := range s.filterOnly {
+		if strings.EqualFold(q.Name, name) {
+			return q, true
+		}
+	}
+	return Property{}, false
 }
 
 // LookupFold returns the property named name, matched exactly or else

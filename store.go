@@ -128,8 +128,10 @@ type Store interface {
 	// QueryContacts reads one page of the contacts of a folder that q.Filter
 	// holds for, in q's order (see ListQuery). A filter that is an
 	// emailAddresses/any(…) test, alone or and-ed with others, reads an
-	// index of the addresses: it costs O(log n + matches), not a scan of
-	// the folder. ENotFound for the folder; EInvalidFilter for a node of
+	// index of the addresses, and a singleValueExtendedProperties/any(ep:
+	// ep/id eq '…' and ep/value eq '…') test (see ParseExtendedFilter) an
+	// index of the mailbox's property values: it costs O(log n + matches),
+	// not a scan of the folder. ENotFound for the folder; EInvalidFilter for a node of
 	// the tree the store cannot answer; EInvalid for a cursor that does not
 	// fit q.OrderBy.
 	QueryContacts(ctx context.Context, mb Mailbox, folderID string, q ListQuery) (ListPage[*Contact], error)

@@ -237,3 +237,63 @@ func sortedCSV(s string) string {
 	}
 	return strings.Join(parts, ",")
 }
+
+// TestContactListExtendedPropertyFilter: the $filter a migration tool
+// sends to find the contact it wrote before, by the source id it keeps in
+// a single-value extended property, exactly as it sends it (Graph's
+// documented Any spelling, URL-encoded), alone and and-ed with other
+// conditions, on a folder and on the mailbox's default contacts; what
+// Graph does not support is ErrorInvalidUrlQueryFilter.
+func TestContactListExtendedPropertyFilter(t *testing.T) {
+	e := newEnv(t)
+	u := e.newUser("contoso", "ada@contoso.com", "Contacts.ReadWrite")
+	folder := str(t, e.post(t, "/v1.0/me/contactFolders", u.token, `{"displayName":"Imported"}`), "id")
+	const src = "String {66f5a359-4659-4830-9070-00047ec6ac6e} Name SourceId"
+	for _, c := range []string{
+		`{"displayName":"Ada Lovelace","emailAddresses":[{"address":"ada@example.com"}],"singleValueExtendedProperties":[{"id":"` + src + `","value":"crm-001"}]}`,
+		`{"displayName":"alan turing","singleValueExtendedProperties":[{"id":"` + src + `","value":"crm-002"}]}`,
+		`{"displayName":"Grace Hopper","emailAddresses":[{"address":"ada@example.com"}]}`,
+	} {
+		e.post(t, "/v1.0/me/contactFolders/"+folder+"/contacts", u.token, c)
+	}
+	e.post(t, "/v1.0/me/contacts", u.token, `{"displayName":"Ada Elsewhere","singleValueExtendedProperties":[{"id":"`+src+`","value":"crm-001"}]}`)
+
+	// As a .NET migration tool builds it: Uri.EscapeDataString of the filter.
+	wire := "$filter=singleValueExtendedProperties%2FAny(ep%3A%20ep%2Fid%20eq%20%27String%20%7B66f5a359-4659-4830-9070-00047ec6ac6e%7D%20Name%20SourceId%27%20and%20ep%2Fvalue%20eq%20%27CRM-001%27)"
+	for path, want := range map[string]string{
+		"/v1.0/me/contactFolders/" + folder + "/contacts?" + wire:                                  "Ada Lovelace",
+		"/v1.0/me/contacts?" + wire:                                                                "Ada Elsewhere",
+		"/v1.0/me/contactFolders/" + folder + "/contacts?" + wire + "&$select=displayName&$top=10": "Ada Lovelace",
+		"/v1.0/me/contactFolders/" + folder + "/contacts?$filter=" + q("singleValueExtendedProperties/any(ep: ep/id eq 'string {66F5A359-4659-4830-9070-00047EC6AC6E} name SourceId' and ep/value eq 'crm-002')"):      "alan turing",
+		"/v1.0/me/contactFolders/" + folder + "/contacts?$filter=" + q("emailAddresses/any(a:a/address eq 'ada@example.com') and singleValueExtendedProperties/any(ep: ep/id eq '"+src+"' and ep/value eq 'crm-001')"): "Ada Lovelace",
+		"/v1.0/me/contactFolders/" + folder + "/contacts?$filter=" + q("displayName eq 'alan turing' and singleValueExtendedProperties/any(ep: ep/id eq '"+src+"' and ep/value eq 'crm-001')"):                         "",
+		"/v1.0/me/contactFolders/" + folder + "/contacts?$filter=" + q("singleValueExtendedProperties/any(ep: ep/id eq '"+src+"' and ep/value eq 'crm-404')"):                                                          "",
+	} {
+		items, _ := e.pageAll(t, u.token, path)
+		if got := names(t, items); got != want {
+			t.Errorf("%s:\n got %q\nwant %q", path, got, want)
+		}
+	}
+	// The rendering of a listed contact is unchanged: no property of the
+	// extended collections appears without $expand.
+	items, _ := e.pageAll(t, u.token, "/v1.0/me/contactFolders/"+folder+"/contacts?"+wire)
+	if len(items) != 1 || items[0]["singleValueExtendedProperties"] != nil {
+		t.Errorf("listed contact: %v", items)
+	}
+
+	for f, code := range map[string]string{
+		"singleValueExtendedProperties/any(ep: ep/value eq 'crm-001')":                                                                                "ErrorInvalidUrlQueryFilter",
+		"singleValueExtendedProperties/any(ep: ep/id eq '" + src + "' or ep/value eq 'crm-001')":                                                      "ErrorInvalidUrlQueryFilter",
+		"singleValueExtendedProperties/any(ep: ep/id eq '" + src + "' and startswith(ep/value,'crm'))":                                                "ErrorInvalidUrlQueryFilter",
+		"multiValueExtendedProperties/any(ep: ep/id eq 'StringArray {66f5a359-4659-4830-9070-00047ec6ac6e} Name Tags' and ep/value/any(v: v eq 'x'))": "ErrorInvalidUrlQueryFilter",
+		"singleValueExtendedProperties/any(ep: ep/id eq 'Nonsense' and ep/value eq 'x')":                                                              "BadRequest",
+	} {
+		er := fails(t, e.do(t, http.MethodGet, "/v1.0/me/contacts?$filter="+q(f), u.token, nil), 400, code)
+		if code == "ErrorInvalidUrlQueryFilter" && er.Message != "The query filter contains one or more invalid nodes." {
+			t.Errorf("%s: message %q", f, er.Message)
+		}
+	}
+	// The collections stay out of $select and $orderby, as before.
+	fails(t, e.do(t, http.MethodGet, "/v1.0/me/contacts?$select=singleValueExtendedProperties", u.token, nil), 400, "ErrorInvalidRequest")
+	fails(t, e.do(t, http.MethodGet, "/v1.0/me/contacts?$orderby=singleValueExtendedProperties", u.token, nil), 400, "BadRequest")
+}

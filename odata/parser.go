@@ -1,6 +1,7 @@
 package odata
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/contactgraph/contactgraph"
@@ -447,7 +448,7 @@ func (p *parser) resolve(segs []token) (operand, error) {
 		o.prop, o.kind, o.ops = p.scope.prop.Name, m.Kind, m.Ops
 		return o, nil
 	}
-	prop, ok := p.schema.LookupFold(first.text)
+	prop, ok := p.schema.LookupFilterFold(first.text)
 	if !ok {
 		return o, syntaxErr(first.pos, "Could not find a property named '%s' on type '%s'.", first.text, p.schema.Type)
 	}
@@ -495,7 +496,7 @@ func (p *parser) lambda(segs []token, fn token) (operand, error) {
 	if p.scope != nil {
 		return o, unsupported(fn.pos, p.scope.prop.Name, "Lambdas cannot be nested.")
 	}
-	prop, ok := p.schema.LookupFold(first.text)
+	prop, ok := p.schema.LookupFilterFold(first.text)
 	if !ok {
 		return o, syntaxErr(first.pos, "Could not find a property named '%s' on type '%s'.", first.text, p.schema.Type)
 	}
@@ -536,6 +537,20 @@ func (p *parser) lambda(segs []token, fn token) (operand, error) {
 	if _, err := p.expect(tRParen); err != nil {
 		return o, err
 	}
-	o.lambda = contactgraph.Any{Prop: prop.Name, Var: v.text, Cond: cond}
+	a := contactgraph.Any{Prop: prop.Name, Var: v.text, Cond: cond}
+	if prop.Keyed {
+		if _, err := contactgraph.ParseExtendedFilter(a); err != nil {
+			msg := err.Error()
+			var de *contactgraph.Error
+			if errors.As(err, &de) {
+				msg = de.Message
+			}
+			if contactgraph.ErrorCode(err) == contactgraph.EInvalidFilter {
+				return o, unsupported(fn.pos, prop.Name, "%s", msg)
+			}
+			return o, syntaxErr(fn.pos, "%s", msg)
+		}
+	}
+	o.lambda = a
 	return o, nil
 }

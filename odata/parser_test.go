@@ -362,3 +362,55 @@ func TestParseFilterExtendedProperties(t *testing.T) {
 		}
 	}
 }
+
+// TestParseFilterContactExtendedProperties: on the contact schema, Graph's
+// documented lambda over singleValueExtendedProperties parses, with the
+// id and value in either order, and every other shape is refused: a
+// malformed id or value as a syntax error, the rest (and any lambda over
+// multiValueExtendedProperties) as unsupported.
+func TestParseFilterContactExtendedProperties(t *testing.T) {
+	t.Parallel()
+	const id = "String {66f5a359-4659-4830-9070-00047ec6ac6e} Name SourceId"
+	for _, in := range []string{
+		"singleValueExtendedProperties/any(ep: ep/id eq '" + id + "' and ep/value eq 'crm-1')",
+		"singleValueExtendedProperties/any(ep: ep/value eq 'crm-1' and ep/id eq '" + id + "')",
+		"SingleValueExtendedProperties/any(x: (x/ID eq '" + id + "') and (x/Value eq 'crm-1')) and displayName eq 'a'",
+		"singleValueExtendedProperties/any(ep: ep/id eq 'Integer {00062004-0000-0000-c000-000000000046} Id 0x8001' and ep/value eq '42')",
+	} {
+		if _, err := ParseFilter(in, contactgraph.ContactSchema); err != nil {
+			t.Errorf("%s: %v", in, err)
+		}
+	}
+	const syntax, unsup = true, false
+	for in, wantSyntax := range map[string]bool{
+		"singleValueExtendedProperties/any(ep: ep/value eq 'x')":                                                                                   unsup,
+		"singleValueExtendedProperties/any(ep: ep/id eq '" + id + "')":                                                                             unsup,
+		"singleValueExtendedProperties/any(ep: ep/id eq '" + id + "' or ep/value eq 'x')":                                                          unsup,
+		"singleValueExtendedProperties/any(ep: ep/id eq '" + id + "' and not (ep/value eq 'x'))":                                                   unsup,
+		"singleValueExtendedProperties/any(ep: ep/id eq '" + id + "' and ep/value eq 'x' and ep/value eq 'y')":                                     unsup,
+		"singleValueExtendedProperties/any(ep: ep/id eq '" + id + "' and ep/id eq '" + id + "')":                                                   unsup,
+		"singleValueExtendedProperties/any(ep: ep/id eq '" + id + "' and ep/value ne 'x')":                                                         unsup,
+		"singleValueExtendedProperties/any(ep: ep/id eq '" + id + "' and startswith(ep/value,'x'))":                                                unsup,
+		"singleValueExtendedProperties/all(ep: ep/id eq '" + id + "' and ep/value eq 'x')":                                                         unsup,
+		"singleValueExtendedProperties eq 'x'":                                                                                                     unsup,
+		"multiValueExtendedProperties/any(ep: ep/id eq 'StringArray {66f5a359-4659-4830-9070-00047ec6ac6e} Name T' and ep/value/any(v: v eq 'x'))": unsup,
+		"singleValueExtendedProperties/any(ep: ep/id eq 'not an id' and ep/value eq 'x')":                                                          syntax,
+		"singleValueExtendedProperties/any(ep: ep/id eq 'StringArray {66f5a359-4659-4830-9070-00047ec6ac6e} Name T' and ep/value eq 'x')":          syntax,
+		"singleValueExtendedProperties/any(ep: ep/id eq 'Integer {00062004-0000-0000-c000-000000000046} Id 0x8001' and ep/value eq 'x')":           syntax,
+		"singleValueExtendedProperties/any(ep: ep/nosuch eq 'x')":                                                                                  syntax,
+	} {
+		_, err := ParseFilter(in, contactgraph.ContactSchema)
+		var oe *Error
+		if !errors.As(err, &oe) || oe.Syntax != wantSyntax {
+			t.Errorf("%s: %v, want syntax=%v", in, err, wantSyntax)
+		}
+	}
+	// The collections are not document properties: $select and $orderby
+	// do not know them.
+	if _, err := contactgraph.ContactSchema.Select([]string{"singleValueExtendedProperties"}); contactgraph.ErrorCode(err) != contactgraph.EInvalid {
+		t.Errorf("$select=singleValueExtendedProperties: %v", err)
+	}
+	if _, err := ParseOrderBy("singleValueExtendedProperties", contactgraph.ContactSchema); err == nil {
+		t.Error("$orderby=singleValueExtendedProperties accepted")
+	}
+}

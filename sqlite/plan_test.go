@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -44,7 +45,7 @@ func TestEmailFilterUsesIndex(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		q, args, err := db.QueryContactsSQL(mb.RootID, contactgraph.ListQuery{Filter: e, Limit: 10})
+		q, args, err := db.QueryContactsSQL(mb, mb.RootID, contactgraph.ListQuery{Filter: e, Limit: 10})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -67,5 +68,81 @@ func TestEmailFilterUsesIndex(t *testing.T) {
 			!strings.Contains(p, "SEARCH contacts USING INDEX contacts_folder (folder_id=? AND id=?)") {
 			t.Errorf("%s: the plan does not look addresses up in the index:\n%s", f, p)
 		}
+	}
+}
+
+// extPropID is the extended property id the plan tests tag contacts with,
+// as a migration tool spells it.
+const extPropID = "String {66f5a359-4659-4830-9070-00047ec6ac6e} Name SourceId"
+
+// tagged returns n generated contacts, each with the extended property
+// extPropID set to "src-<i>".
+func tagged(n int) []contactgraph.ContactInput {
+	gen := fakedata.New(2)
+	in := make([]contactgraph.ContactInput, n)
+	key, err := contactgraph.ExtendedPropertyKey(extPropID)
+	if err != nil {
+		panic(err)
+	}
+	for i := range in {
+		in[i] = gen.Contact()
+		in[i].Extended = []contactgraph.ExtendedProperty{{ID: extPropID, Key: key, Value: "src-" + strconv.Itoa(i)}}
+	}
+	return in
+}
+
+// TestExtendedPropertyFilterUsesIndex: a $filter on a single-value
+// extended property, alone or and-ed with other conditions, reads one
+// range of contact_ext_props_value and the contacts by key, never every
+// contact of the folder nor every property of the mailbox.
+func TestExtendedPropertyFilterUsesIndex(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "cg.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tenant := contactgraph.TenantID("contoso")
+	mb, err := db.EnsureMailbox(ctx, tenant, contactgraph.UserID(tenant, "a@contoso.com"), "a@contoso.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ImportContacts(ctx, mb, mb.RootID, tagged(2000)); err != nil {
+		t.Fatal(err)
+	}
+	ep := "singleValueExtendedProperties/any(ep: ep/id eq '" + extPropID + "' and ep/value eq 'SRC-7')"
+	for _, f := range []string{
+		ep,
+		"displayName eq 'Ada' and " + ep,
+		ep + " and emailAddresses/any(a:a/address eq 'x@example.com')",
+	} {
+		e, err := odata.ParseFilter(f, contactgraph.ContactSchema)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, args, err := db.QueryContactsSQL(mb, mb.RootID, contactgraph.ListQuery{Filter: e, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := db.Read.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		p := strings.Join(plan, "\n")
+		if !strings.Contains(p, "contact_ext_props USING COVERING INDEX contact_ext_props_value (tenant_id=? AND user_id=? AND prop_key=? AND value_key=?") ||
+			!strings.Contains(p, "SEARCH contacts USING INDEX contacts_folder (folder_id=? AND id=?)") || strings.Contains(p, "SCAN") {
+			t.Errorf("%s: the plan does not look the property up in the index:\n%s", f, p)
+		}
+		t.Logf("%s:\n%s", f, p)
 	}
 }

@@ -23,6 +23,18 @@ import (
 type oracleObject struct {
 	id    string
 	props map[string]json.RawMessage
+	ext   map[string]string // single-value extended properties: canonical key → canonical value
+}
+
+// withExtended adds to o the single-value extended properties of in.
+func withExtended(o oracleObject, in contactgraph.ContactInput) oracleObject {
+	o.ext = map[string]string{}
+	for _, p := range in.Extended {
+		if !p.Multi && !p.Remove {
+			o.ext[p.Key] = p.Value
+		}
+	}
+	return o
 }
 
 func contactObject(t *testing.T, c *contactgraph.Contact) oracleObject {
@@ -191,7 +203,10 @@ func (or oracle) eval(o oracleObject, e contactgraph.Expr, b *binding) bool {
 		s, p := contactgraph.FoldCase(s), contactgraph.FoldCase(n.Prefix)
 		return strings.HasPrefix(s, p) || strings.Contains(s, " "+p)
 	case contactgraph.Any:
-		prop, _ := or.schema.Lookup(n.Prop)
+		prop, _ := or.schema.LookupFilter(n.Prop)
+		if prop.Keyed {
+			return or.extended(o, n)
+		}
 		var members []json.RawMessage
 		_ = json.Unmarshal(o.props[n.Prop], &members)
 		for _, m := range members {
@@ -204,6 +219,28 @@ func (or oracle) eval(o oracleObject, e contactgraph.Expr, b *binding) bool {
 		return false
 	}
 	panic(fmt.Sprintf("oracle: node %T", e))
+}
+
+// extended evaluates any(ep: ep/id eq '…' and ep/value eq '…') from the
+// contract: the property whose id is the literal's in any spelling
+// (ExtendedPropertyKey) has the value, compared in canonical form without
+// regard to case.
+func (or oracle) extended(o oracleObject, n contactgraph.Any) bool {
+	and := n.Cond.(contactgraph.And)
+	x, y := and.X.(contactgraph.Compare), and.Y.(contactgraph.Compare)
+	if x.Path.Prop != "id" {
+		x, y = y, x
+	}
+	key, err := contactgraph.ExtendedPropertyKey(x.Value.Str)
+	if err != nil {
+		panic(err)
+	}
+	want, err := contactgraph.CanonicalExtendedValue(x.Value.Str, y.Value.Str)
+	if err != nil {
+		panic(err)
+	}
+	got, ok := o.ext[key]
+	return ok && strings.ToLower(got) == strings.ToLower(want)
 }
 
 // order sorts objects by keys (nulls first ascending, last descending),
@@ -327,9 +364,13 @@ func checkCases(t *testing.T, schema *contactgraph.Schema, objs []oracleObject, 
 // SQL-looking text, empty), dates, categories and email addresses (none,
 // several, differing in case).
 var queryContacts = []string{
-	`{"givenName":"Ada","surname":"Lovelace","emailAddresses":[{"address":"ada@example.com","name":"Ada"},{"address":"ADA.L@Example.org"}],"categories":["Red","Blue"],"birthday":"1815-12-10T00:00:00Z","companyName":"Analytical"}`,
-	`{"givenName":"alan","surname":"turing","emailAddresses":[{"address":"alan@example.com"}],"categories":["red"],"birthday":"1912-06-23T00:00:00Z"}`,
-	`{"displayName":"ADA Copy","emailAddresses":[{"address":"Ada@Example.com"}],"companyName":"analytical"}`,
+	`{"givenName":"Ada","surname":"Lovelace","emailAddresses":[{"address":"ada@example.com","name":"Ada"},{"address":"ADA.L@Example.org"}],"categories":["Red","Blue"],"birthday":"1815-12-10T00:00:00Z","companyName":"Analytical",
+	  "singleValueExtendedProperties":[{"id":"String {66f5a359-4659-4830-9070-00047ec6ac6e} Name SourceId","value":"crm-001"}],
+	  "multiValueExtendedProperties":[{"id":"StringArray {66f5a359-4659-4830-9070-00047ec6ac6e} Name Tags","value":["crm-002"]}]}`,
+	`{"givenName":"alan","surname":"turing","emailAddresses":[{"address":"alan@example.com"}],"categories":["red"],"birthday":"1912-06-23T00:00:00Z",
+	  "singleValueExtendedProperties":[{"id":"String {66f5a359-4659-4830-9070-00047ec6ac6e} Name SourceId","value":"crm-002"},{"id":"Integer {00062004-0000-0000-c000-000000000046} Id 0x8001","value":"42"}]}`,
+	`{"displayName":"ADA Copy","emailAddresses":[{"address":"Ada@Example.com"}],"companyName":"analytical",
+	  "singleValueExtendedProperties":[{"id":"string {66F5A359-4659-4830-9070-00047EC6AC6E} name SourceId","value":"CRM-001"},{"id":"String {66f5a359-4659-4830-9070-00047ec6ac6e} Name sourceid","value":"crm-003"}]}`,
 	`{"givenName":"Ärger","surname":"Ödland","emailAddresses":[{"address":"ärger@example.de"}],"categories":["Grün"]}`,
 	`{"givenName":"ärger","surname":"odland","emailAddresses":[{"address":"Ärger@example.de"}]}`,
 	`{"givenName":"Zoë","emailAddresses":[{"address":"zoe@example.com"},{"address":"zoe@example.com"}]}`,
@@ -410,6 +451,34 @@ var contactCases = []listCase{
 	{"(givenName eq 'Ada' or givenName eq 'grace') and not (surname eq 'kelly')", "displayName"},
 	{"givenName eq 'Ada' or givenName eq 'grace' and surname eq 'kelly'", "displayName"},
 	{"id eq 'nope'", ""},
+	{extFilter(srcID, "crm-001"), ""},
+	{extFilter(srcID, "crm-001"), "displayName desc"},
+	{extFilter(srcID, "CRM-002"), ""},
+	{extFilter("string {66F5A359-4659-4830-9070-00047EC6AC6E} NAME SourceId", "Crm-001"), ""},
+	{extFilter(srcID, "crm-003"), ""},                                                         // another name, only in case: another property
+	{extFilter("String {66f5a359-4659-4830-9070-00047ec6ac6e} Name sourceid", "crm-003"), ""}, // that one
+	{extFilter(srcID, "crm-999"), ""},
+	{extFilter(srcID, "crm-"), ""},
+	{extFilter("String {00000000-0000-0000-0000-000000000000} Name SourceId", "crm-001"), ""},
+	{extFilter("integer {00062004-0000-0000-C000-000000000046} id 32769", "042"), ""}, // the id in decimal, the value canonicalised
+	{"singleValueExtendedProperties/any(ep: ep/value eq 'crm-001' and ep/id eq '" + srcID + "')", ""},
+	{extFilter(srcID, "crm-001") + " and emailAddresses/any(a:a/address eq 'ADA@example.com')", ""},
+	{"emailAddresses/any(a:a/address eq 'ada.l@example.org') and " + extFilter(srcID, "crm-001"), ""},
+	{"displayName eq 'ada copy' and " + extFilter(srcID, "crm-001"), ""},
+	{extFilter(srcID, "crm-001") + " and not startswith(displayName,'ADA C')", ""},
+	{extFilter(srcID, "crm-002") + " or displayName eq 'Carol'", "displayName"},
+	{"not " + extFilter(srcID, "crm-001"), "displayName"},
+	{extFilter(srcID, "crm-001") + " and " + extFilter("Integer {00062004-0000-0000-c000-000000000046} Id 0x8001", "42"), ""},
+}
+
+// srcID is the extended property id of the query cases, as a migration
+// tool spells it.
+const srcID = "String {66f5a359-4659-4830-9070-00047ec6ac6e} Name SourceId"
+
+// extFilter is Graph's documented filter on a single-value extended
+// property.
+func extFilter(id, value string) string {
+	return "singleValueExtendedProperties/any(ep: ep/id eq '" + strings.ReplaceAll(id, "'", "''") + "' and ep/value eq '" + strings.ReplaceAll(value, "'", "''") + "')"
 }
 
 func testQueryContacts(t *testing.T, s contactgraph.Store, _ *Clock) {
@@ -418,10 +487,12 @@ func testQueryContacts(t *testing.T, s contactgraph.Store, _ *Clock) {
 	other := must(s.CreateFolder(ctx(), mb, "", folderIn("Other")))
 	var objs []oracleObject
 	for _, body := range queryContacts {
-		objs = append(objs, contactObject(t, must(s.CreateContact(ctx(), mb, folder.ID, contactIn(t, body)))))
+		in := contactIn(t, body)
+		objs = append(objs, withExtended(contactObject(t, must(s.CreateContact(ctx(), mb, folder.ID, in))), in))
 	}
-	// The same addresses elsewhere: another folder, another mailbox.
-	must(s.CreateContact(ctx(), mb, other.ID, contactIn(t, queryContacts[0])))
+	// The same addresses and extended properties elsewhere: another
+	// folder, another mailbox.
+	elsewhere := must(s.CreateContact(ctx(), mb, other.ID, contactIn(t, queryContacts[0])))
 	mb2 := mailbox(t, s, "query2@contoso.com")
 	must(s.CreateContact(ctx(), mb2, mb2.RootID, contactIn(t, queryContacts[0])))
 
@@ -465,6 +536,22 @@ func testQueryContacts(t *testing.T, s contactgraph.Store, _ *Clock) {
 		}
 	}
 	ada, alan := objs[0].id, objs[1].id
+
+	// The extended property filter sees the folder's contacts only, and
+	// follows writes of the property.
+	byExt := func(folderID, value string) []string {
+		e := must(odata.ParseFilter(extFilter(srcID, value), contactgraph.ContactSchema))
+		ids, _, _ := pageOf(folderID)(contactgraph.ListQuery{Filter: e, Limit: 100})
+		slices.Sort(ids)
+		return ids
+	}
+	wantIDs("by property", byExt(folder.ID, "CRM-001"), ada, objs[2].id)
+	wantIDs("by property, other folder", byExt(other.ID, "crm-001"), elsewhere.ID)
+	must(s.UpdateContact(ctx(), mb, ada, contactIn(t, `{"singleValueExtendedProperties":[{"id":"`+srcID+`","value":"crm-100"}]}`), ""))
+	wantIDs("property changed, old value", byExt(folder.ID, "crm-001"), objs[2].id)
+	wantIDs("property changed, new value", byExt(folder.ID, "crm-100"), ada)
+	must(s.UpdateContact(ctx(), mb, ada, contactIn(t, `{"singleValueExtendedProperties":[{"id":"`+srcID+`","value":null}]}`), ""))
+	wantIDs("property removed", byExt(folder.ID, "crm-100"))
 	must(s.UpdateContact(ctx(), mb, ada, contactIn(t, `{"emailAddresses":[{"address":"ADA@example.com"},{"address":"new@example.com"}]}`), ""))
 	wantIDs("kept address", byEmail(folder.ID, "ada@example.com"), ada, objs[2].id)
 	wantIDs("removed address", byEmail(folder.ID, "ada.l@example.org"))

@@ -326,7 +326,8 @@ ORDER BY p.contact_id LIMIT ?`
 // ExtendedPropertyCondition is the SQL condition, on contacts aliased c,
 // that a contact has a single-value extended property of a value: Graph's
 // $filter=singleValueExtendedProperties/any(ep: ep/id eq '…' and ep/value
-// eq '…'), for the contact list's $filter compiler. Its arguments, in
+// eq '…'); the contact list's $filter compiler emits the same condition
+// from contactsTable's side table of the collection. Its arguments, in
 // order: the mailbox's tenant id and user id,
 // contactgraph.ExtendedPropertyKey(id) and
 // contactgraph.ExtendedValueKey(contactgraph.CanonicalExtendedValue(id, value)).

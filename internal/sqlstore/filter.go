@@ -47,28 +47,53 @@ type column struct {
 // sideTable indexes the members of a collection property in a table of
 // their own, maintained in the write transactions: an Any over it is
 // "id IN (SELECT key FROM table WHERE scope AND cond)", which reads the
-// table's index instead of every object of the list. Another collection
-// gets one the same way: singleValueExtendedProperties, say, as a table
-// (folder_id, prop_id, value, contact_id) with the fields "id" (stored
-// folded) and "value", answers any(ep: ep/id eq '…' and ep/value eq '…')
-// by its primary key once listed in contactsTable.sides, the schema
-// entry's Members naming the fields and their operators.
+// table's index instead of every object of the list.
+//
+// Each side table says its own scope: the condition restricting it to what
+// the list may see, and the arguments it takes from the list's listScope.
+// contact_emails is kept per folder, so its scope is the list's folder;
+// contact_ext_props is kept per mailbox, so its scope is the mailbox, and
+// the outer query's own scope (the folder) keeps out the mailbox's other
+// folders' contacts.
+//
+// A keyed side table (see contactgraph.Property.Keyed) answers only the
+// lambda "v/id eq '…' and v/value eq '…'": the fields "id" and "value" are
+// the key columns, compared with the keys contactgraph.ParseExtendedFilter
+// makes of the literals, never with the literals themselves.
 type sideTable struct {
-	table  string
-	key    string            // the column holding the object's id
-	scope  string            // condition on the table restricting it to the list, one '?' per scope argument
-	fields map[string]column // the member fields the condition may test ("" for the member itself)
+	table     string
+	key       string                // the column holding the object's id
+	scope     string                // condition on the table restricting it to the list, one '?' per scope argument
+	scopeArgs func(listScope) []any // the arguments of scope
+	fields    map[string]column     // the member fields the condition may test ("" for the member itself)
+	keyed     bool                  // fields "id" and "value" hold ParseExtendedFilter's Key and ValueKey
+}
+
+// listScope is what one list query is restricted to: the mailbox and,
+// for contacts, the folder. Side tables take their scope's arguments
+// from it.
+type listScope struct {
+	mb       contactgraph.Mailbox
+	folderID string
 }
 
 // The lists. Contacts are scoped by folder (the contact_emails index is
-// too); org contacts by tenant, live ones only.
+// too; contact_ext_props is scoped by mailbox); org contacts by tenant,
+// live ones only.
 var (
 	contactsTable = &listTable{
 		name: "contacts", doc: "contacts.doc", id: "contacts.id", schema: contactgraph.ContactSchema,
 		columns: map[string]column{"id": {expr: "contacts.id", notNull: true}},
 		sides: map[string]sideTable{
 			"emailAddresses": {table: "contact_emails", key: "contact_id", scope: "folder_id = ?",
-				fields: map[string]column{"address": {expr: "address", folded: true, notNull: true}}},
+				scopeArgs: func(l listScope) []any { return []any{l.folderID} },
+				fields:    map[string]column{"address": {expr: "address", folded: true, notNull: true}}},
+			// One range of the index contact_ext_props_value (tenant_id,
+			// user_id, prop_key, value_key, contact_id).
+			"singleValueExtendedProperties": {table: "contact_ext_props", key: "contact_id", scope: "tenant_id = ? AND user_id = ?",
+				scopeArgs: func(l listScope) []any { return []any{l.mb.TenantID, l.mb.UserID} },
+				fields:    map[string]column{"id": {expr: "prop_key", notNull: true}, "value": {expr: "value_key", notNull: true}},
+				keyed:     true},
 		},
 	}
 	orgTable = &listTable{
@@ -79,12 +104,12 @@ var (
 
 // compiler builds one SQL text and its arguments, left to right.
 type compiler struct {
-	d     Dialect
-	t     *listTable
-	scope []any // the arguments of a side table's scope
-	b     strings.Builder
-	args  []any
-	n     int // subquery aliases used
+	d    Dialect
+	t    *listTable
+	list listScope // what the list is restricted to, for side tables' scopes
+	b    strings.Builder
+	args []any
+	n    int // subquery aliases used
 }
 
 // frag is a piece of SQL and the arguments of its placeholders.
@@ -413,15 +438,26 @@ func (c *compiler) any(n contactgraph.Any, outer *lambdaScope) error {
 	if outer != nil {
 		return unsupportedNode("nested lambdas")
 	}
-	prop, ok := c.t.schema.Lookup(n.Prop)
+	prop, ok := c.t.schema.LookupFilter(n.Prop)
 	if !ok || prop.Members == nil {
 		return unsupportedNode("any() over '%s'", n.Prop)
 	}
 	lam := &lambdaScope{name: n.Var, member: prop.Member}
-	if st, ok := c.t.sides[n.Prop]; ok {
+	st, side := c.t.sides[n.Prop]
+	if prop.Keyed != (side && st.keyed) {
+		return unsupportedNode("any() over '%s' needs its keyed index", n.Prop)
+	}
+	if side {
+		c.write(c.t.id+" IN (SELECT "+st.key+" FROM "+st.table+" WHERE "+st.scope+" AND ", st.scopeArgs(c.list)...)
+		if st.keyed {
+			f, err := contactgraph.ParseExtendedFilter(n)
+			if err != nil {
+				return err
+			}
+			c.write(st.fields["id"].expr+" = ? AND "+st.fields["value"].expr+" = ?)", f.Key, f.ValueKey)
+			return nil
+		}
 		lam.fields = st.fields
-		c.write(c.t.id + " IN (SELECT " + st.key + " FROM " + st.table + " WHERE " + st.scope + " AND ")
-		c.args = append(c.args, c.scope...)
 		if err := c.cond(n.Cond, lam); err != nil {
 			return err
 		}

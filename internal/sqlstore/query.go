@@ -59,9 +59,9 @@ type listSQL struct {
 }
 
 // buildList builds the queries of q over t: cols are the selected columns,
-// scope the condition of the list with its arguments (also the arguments
-// of side tables' scopes).
-func buildList(d Dialect, t *listTable, cols, scope string, scopeArgs []any, q contactgraph.ListQuery) (listSQL, error) {
+// scope the condition of the list with its arguments, list what the list
+// is restricted to (for side tables' scopes).
+func buildList(d Dialect, t *listTable, cols, scope string, scopeArgs []any, list listScope, q contactgraph.ListQuery) (listSQL, error) {
 	var out listSQL
 	if q.Limit < 1 {
 		return out, fmt.Errorf("sqlstore: list limit %d", q.Limit)
@@ -72,7 +72,7 @@ func buildList(d Dialect, t *listTable, cols, scope string, scopeArgs []any, q c
 	// The filter, compiled once, is used by the page and the count.
 	var filter frag
 	if q.Filter != nil {
-		c := &compiler{d: d, t: t, scope: scopeArgs}
+		c := &compiler{d: d, t: t, list: list}
 		if err := c.cond(q.Filter, nil); err != nil {
 			return out, err
 		}
@@ -93,7 +93,7 @@ func buildList(d Dialect, t *listTable, cols, scope string, scopeArgs []any, q c
 		out.count, out.countArgs = c.b.String(), c.args
 	}
 
-	c := &compiler{d: d, t: t, scope: scopeArgs}
+	c := &compiler{d: d, t: t, list: list}
 	keys := make([]frag, len(q.OrderBy))
 	for i, k := range q.OrderBy {
 		var err error
@@ -226,7 +226,7 @@ func listPage[T any](ctx context.Context, tx *conn, l listSQL, limit int, scan f
 // QueryContacts implements contactgraph.Store.
 func (s *Store) QueryContacts(ctx context.Context, mb contactgraph.Mailbox, folderID string, q contactgraph.ListQuery) (contactgraph.ListPage[*contactgraph.Contact], error) {
 	var page contactgraph.ListPage[*contactgraph.Contact]
-	l, err := s.contactsList(folderID, q)
+	l, err := s.contactsList(mb, folderID, q)
 	if err != nil {
 		return page, err
 	}
@@ -250,7 +250,7 @@ func (s *Store) QueryContacts(ctx context.Context, mb contactgraph.Mailbox, fold
 // QueryOrgContacts implements contactgraph.Store.
 func (s *Store) QueryOrgContacts(ctx context.Context, tenantID string, q contactgraph.ListQuery) (contactgraph.ListPage[*contactgraph.OrgContact], error) {
 	var page contactgraph.ListPage[*contactgraph.OrgContact]
-	l, err := buildList(s.Dialect, orgTable, qualify("org_contacts", orgCols), "org_contacts.tenant_id = ? AND org_contacts.deleted_at IS NULL", []any{tenantID}, q)
+	l, err := buildList(s.Dialect, orgTable, qualify("org_contacts", orgCols), "org_contacts.tenant_id = ? AND org_contacts.deleted_at IS NULL", []any{tenantID}, listScope{}, q)
 	if err != nil {
 		return page, err
 	}
@@ -285,16 +285,17 @@ func qualify(table, cols string) string {
 }
 
 // QueryContactsSQL returns the statement QueryContacts runs for a page of
-// folderID, in the engine's placeholders, with its arguments: for
-// EXPLAIN in tests and diagnostics.
-func (s *Store) QueryContactsSQL(folderID string, q contactgraph.ListQuery) (string, []any, error) {
-	l, err := s.contactsList(folderID, q)
+// the folder folderID of mb, in the engine's placeholders, with its
+// arguments: for EXPLAIN in tests and diagnostics.
+func (s *Store) QueryContactsSQL(mb contactgraph.Mailbox, folderID string, q contactgraph.ListQuery) (string, []any, error) {
+	l, err := s.contactsList(mb, folderID, q)
 	if err != nil {
 		return "", nil, err
 	}
 	return s.Dialect.Rebind(l.page), l.pageArgs, nil
 }
 
-func (s *Store) contactsList(folderID string, q contactgraph.ListQuery) (listSQL, error) {
-	return buildList(s.Dialect, contactsTable, "contacts.id, "+qualify("contacts", contactCols), "contacts.folder_id = ?", []any{folderID}, q)
+func (s *Store) contactsList(mb contactgraph.Mailbox, folderID string, q contactgraph.ListQuery) (listSQL, error) {
+	return buildList(s.Dialect, contactsTable, "contacts.id, "+qualify("contacts", contactCols), "contacts.folder_id = ?", []any{folderID},
+		listScope{mb: mb, folderID: folderID}, q)
 }
