@@ -33,6 +33,7 @@ type Property struct {
 	Name   string
 	Params []Param
 	Value  string
+	raw    string // the line as parsed, given back unchanged by Line
 }
 
 // Param returns the values of the parameter name (upper case), joined
@@ -171,7 +172,7 @@ func parseLine(l string) (Property, error) {
 		return p, invalid("the line %q has no property name or no colon.", contactgraph.Truncate(l, 64))
 	}
 	head := l[:colon]
-	p.Value = l[colon+1:]
+	p.Value, p.raw = l[colon+1:], l
 	parts := splitQuoted(head, ';')
 	name := parts[0]
 	if g, n, ok := strings.Cut(name, "."); ok {
@@ -229,8 +230,12 @@ func validName(s string) bool {
 	return true
 }
 
-// Line renders a property as one unfolded content line.
+// Line renders a property as one unfolded content line: as it was parsed,
+// for a parsed one.
 func (p *Property) Line() string {
+	if p.raw != "" {
+		return p.raw
+	}
 	var b strings.Builder
 	if p.Group != "" {
 		b.WriteString(p.Group)
