@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -17,7 +16,6 @@ import (
 	"github.com/contactgraph/contactgraph/auth"
 	"github.com/contactgraph/contactgraph/carddav"
 	"github.com/contactgraph/contactgraph/graphapi"
-	"github.com/contactgraph/contactgraph/postgres"
 	"github.com/contactgraph/contactgraph/sqlite"
 )
 
@@ -38,20 +36,11 @@ const upn = "ada@contoso.com"
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
-	var store contactgraph.Store
-	if dsn := os.Getenv("CONTACTGRAPH_TEST_CARDDAV_POSTGRES"); dsn != "" {
-		db, err := postgres.Open(ctx, dsn, postgres.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		store = db
-	} else {
-		db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "cg.db"), sqlite.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		store = db
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "cg.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
 	}
+	var store contactgraph.Store = db
 	t.Cleanup(func() { store.Close() })
 	issuer, err := auth.NewLocal(ctx, store, auth.LocalOptions{})
 	if err != nil {
@@ -155,4 +144,3 @@ func syncBody(token string, limit int) string {
 	}
 	return `<?xml version="1.0"?><D:sync-collection xmlns:D="DAV:"><D:sync-token>` + token + `</D:sync-token><D:sync-level>1</D:sync-level>` + l + `<D:prop><D:getetag/></D:prop></D:sync-collection>`
 }
-
