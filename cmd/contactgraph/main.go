@@ -56,6 +56,7 @@ commands:
   seed    write generated contacts and org contacts into the store
   sync    mirror a Graph delta collection into a local file (--listen: on change notifications)
   receive a webhook receiver that prints the change notifications it gets
+  app-password  print a new app password for a user's CardDAV sign-in (HTTP Basic)
 
 Run 'contactgraph <command> -h' for a command's flags.
 `
@@ -79,6 +80,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.sync(ctx, args[1:])
 	case "receive":
 		return m.receive(ctx, args[1:])
+	case "app-password":
+		return m.appPassword(ctx, args[1:])
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil

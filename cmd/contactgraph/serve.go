@@ -16,6 +16,7 @@ import (
 
 	"github.com/contactgraph/contactgraph"
 	"github.com/contactgraph/contactgraph/auth"
+	"github.com/contactgraph/contactgraph/carddav"
 	"github.com/contactgraph/contactgraph/graphapi"
 	"github.com/contactgraph/contactgraph/notify"
 	"github.com/contactgraph/contactgraph/postgres"
@@ -201,13 +202,18 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	dav, err := carddav.New(carddav.Config{Store: store, Bearer: authn, Basic: auth.AppPasswords{Store: store},
+		Retention: cfg.Retention, RoundLifetime: cfg.RoundLifetime, Logger: logger})
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
 	scheme := "http"
 	srv := &http.Server{
-		Handler:           api,
+		Handler:           dav.Wrap(api), // CardDAV under /dav/ and /.well-known/carddav
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      120 * time.Second,

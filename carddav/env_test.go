@@ -1,0 +1,146 @@
+package carddav_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/contactgraph/contactgraph"
+	"github.com/contactgraph/contactgraph/auth"
+	"github.com/contactgraph/contactgraph/carddav"
+	"github.com/contactgraph/contactgraph/graphapi"
+	"github.com/contactgraph/contactgraph/sqlite"
+)
+
+// env is a server with both adapters on one real store, over real HTTP.
+type env struct {
+	t      *testing.T
+	store  contactgraph.Store
+	srv    *httptest.Server
+	upn    string
+	pass   string
+	user   string // user id
+	root   string // default folder id
+	bearer string // a Graph token of the same user
+}
+
+const upn = "ada@contoso.com"
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "cg.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var store contactgraph.Store = db
+	t.Cleanup(func() { store.Close() })
+	issuer, err := auth.NewLocal(ctx, store, auth.LocalOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := graphapi.New(graphapi.Config{Store: store, Auth: issuer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dav, err := carddav.New(carddav.Config{Store: store, Bearer: issuer, Basic: auth.AppPasswords{Store: store}, PageSize: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(dav.Wrap(api))
+	t.Cleanup(srv.Close)
+	pass, err := auth.AppPasswords{Store: store}.Issue(ctx, "contoso", upn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := issuer.Mint(auth.MintOptions{TenantName: "contoso", UPN: upn, Scopes: []string{contactgraph.PermContactsReadWrite}, TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tid := contactgraph.TenantID("contoso")
+	e := &env{t: t, store: store, srv: srv, upn: upn, pass: pass, user: contactgraph.UserID(tid, upn), bearer: tok}
+	mb, err := store.EnsureMailbox(ctx, tid, e.user, upn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.root = mb.RootID
+	return e
+}
+
+func (e *env) book() string { return "/dav/" + e.user + "/contacts/" + e.root + "/" }
+
+// do sends a CardDAV request signed in with the app password.
+func (e *env) do(method, path, body string, hdr ...string) (*http.Response, string) {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.SetBasicAuth(e.upn, e.pass)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	return e.send(req)
+}
+
+func (e *env) send(req *http.Request) (*http.Response, string) {
+	e.t.Helper()
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// graph sends a Graph request with the user's bearer token.
+func (e *env) graph(method, path, body string) (*http.Response, string) {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.srv.URL+"/v1.0"+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+e.bearer)
+	req.Header.Set("Content-Type", "application/json")
+	return e.send(req)
+}
+
+func want(t *testing.T, resp *http.Response, body string, status int) {
+	t.Helper()
+	if resp.StatusCode != status {
+		t.Fatalf("%s %s: status %d, want %d; body:\n%s", resp.Request.Method, resp.Request.URL.Path, resp.StatusCode, status, body)
+	}
+}
+
+func contains(t *testing.T, body string, subs ...string) {
+	t.Helper()
+	for _, s := range subs {
+		if !strings.Contains(body, s) {
+			t.Fatalf("body lacks %q:\n%s", s, body)
+		}
+	}
+}
+
+var syncTokenRE = regexp.MustCompile(`<D:sync-token>([^<]+)</D:sync-token>`)
+
+func syncToken(t *testing.T, body string) string {
+	t.Helper()
+	m := syncTokenRE.FindAllStringSubmatch(body, -1)
+	if m == nil {
+		t.Fatalf("no sync-token in:\n%s", body)
+	}
+	return m[len(m)-1][1]
+}
+
+func syncBody(token string, limit int) string {
+	l := ""
+	if limit > 0 {
+		l = "<D:limit><D:nresults>" + strconv.Itoa(limit) + "</D:nresults></D:limit>"
+	}
+	return `<?xml version="1.0"?><D:sync-collection xmlns:D="DAV:"><D:sync-token>` + token + `</D:sync-token><D:sync-level>1</D:sync-level>` + l + `<D:prop><D:getetag/></D:prop></D:sync-collection>`
+}
