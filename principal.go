@@ -16,7 +16,7 @@ type Principal struct {
 	AppID     string    // azp/appid claim when present
 	Scopes    []string  // scp: delegated permissions
 	Roles     []string  // roles: application permissions
-	IssuedAt  time.Time // iat: when the token was issued; zero when it does not say
+	IssuedAt  time.Time // iat: when the token was issued, to the microsecond for local tokens, else in whole seconds; zero when it does not say
 	ExpiresAt time.Time // exp: when the token expires
 }
 

@@ -207,6 +207,11 @@ type Store interface {
 	SubscriptionStore
 	ContactPartStore
 
+	// Ready reports whether the store can serve: its database answers and
+	// holds the schema version this build migrates to. Any other state is
+	// EUnavailable. It returns when ctx ends: readiness probes bound it.
+	Ready(ctx context.Context) error
+
 	Close() error
 }
 

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"strings"
+	"time"
 
 	"github.com/contactgraph/contactgraph"
 	"github.com/golang-jwt/jwt/v5"
@@ -19,6 +20,12 @@ type claims struct {
 	Roles             []string `json:"roles,omitempty"`
 	AuthorizedParty   string   `json:"azp,omitempty"`
 	AppID             string   `json:"appid,omitempty"`
+	// IssuedAtMicros is the issue instant in microseconds since the Unix
+	// epoch: iat with the sub-second part that iat, in whole seconds as
+	// every JWT library expects it, leaves out. Local tokens carry it, so
+	// that an instant such as the emulator's expire-tokens can tell tokens
+	// of the same second apart. It counts only when it falls in iat's second.
+	IssuedAtMicros int64 `json:"cg_iat_us,omitempty"`
 }
 
 // principal checks the claims that the signature and the standard checks
@@ -38,6 +45,9 @@ func (c *claims) principal(issuer string) (contactgraph.Principal, error) {
 	}
 	if c.IssuedAt != nil {
 		p.IssuedAt = c.IssuedAt.UTC()
+		if precise := time.UnixMicro(c.IssuedAtMicros).UTC(); c.IssuedAtMicros != 0 && precise.Truncate(time.Second).Equal(p.IssuedAt) {
+			p.IssuedAt = precise
+		}
 	}
 	if c.ExpiresAt != nil {
 		p.ExpiresAt = c.ExpiresAt.UTC()

@@ -96,6 +96,7 @@ func (l *Local) claims(opts MintOptions) (*claims, error) {
 		Roles:           opts.Roles,
 		AuthorizedParty: appID,
 		AppID:           appID,
+		IssuedAtMicros:  now.UnixMicro(),
 	}
 	if upn != "" {
 		c.ObjectID = contactgraph.UserID(tid, upn)

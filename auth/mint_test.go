@@ -46,6 +46,7 @@ func TestMintClaims(t *testing.T) {
 		"iss":                "https://contactgraph.local/" + contoso + "/v2.0",
 		"aud":                []any{GraphAudience},
 		"iat":                float64(t0.Unix()),
+		"cg_iat_us":          float64(t0.UnixMicro()),
 		"nbf":                float64(t0.Unix()),
 		"exp":                float64(t0.Add(90 * time.Minute).Unix()),
 	}
@@ -53,16 +54,17 @@ func TestMintClaims(t *testing.T) {
 
 	_, c = decode(mint(t, l, syncOpts))
 	checkClaims(t, c, map[string]any{
-		"tid":   contoso,
-		"sub":   syncApp.AppID,
-		"azp":   syncApp.AppID,
-		"appid": syncApp.AppID,
-		"roles": []any{"Contacts.ReadWrite", "OrgContact.Read.All"},
-		"exp":   float64(t0.Add(DefaultTTL).Unix()),
-		"iss":   "https://contactgraph.local/" + contoso + "/v2.0",
-		"aud":   []any{GraphAudience},
-		"iat":   float64(t0.Unix()),
-		"nbf":   float64(t0.Unix()),
+		"tid":       contoso,
+		"sub":       syncApp.AppID,
+		"azp":       syncApp.AppID,
+		"appid":     syncApp.AppID,
+		"roles":     []any{"Contacts.ReadWrite", "OrgContact.Read.All"},
+		"exp":       float64(t0.Add(DefaultTTL).Unix()),
+		"iss":       "https://contactgraph.local/" + contoso + "/v2.0",
+		"aud":       []any{GraphAudience},
+		"iat":       float64(t0.Unix()),
+		"cg_iat_us": float64(t0.UnixMicro()),
+		"nbf":       float64(t0.Unix()),
 	})
 }
 

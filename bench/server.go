@@ -118,7 +118,7 @@ type server struct {
 // serve starts the server on a free loopback port and waits until it
 // prints its base URL.
 func (b *binary) serve(ctx context.Context, db, logPath string, extra ...string) (*server, error) {
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--db", db}, extra...)
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--log-level", "warn"}, extra...) // no line per request: it would cost every figure
 	b.report.command(append([]string{"contactgraph"}, args...)...)
 	cmd := exec.Command(b.path, args...)
 	// The server dies with the bench, even when the bench is killed.

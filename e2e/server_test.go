@@ -126,7 +126,9 @@ func (s *server) start() error {
 	run := s.runs
 	found := make(chan string, 1)
 	out := &runWriter{log: s.log, prefix: fmt.Sprintf("[%s run %d] ", s.name, run), watch: "base URL: ", found: found}
-	cmd := exec.Command(serverBin, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", s.db}, s.args...)...)
+	// Warnings and errors only: a line a request would push the errors
+	// that errorLines looks for out of the kept lines.
+	cmd := exec.Command(serverBin, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", s.db, "--log-level", "warn"}, s.args...)...)
 	cmd.Dir = s.dir
 	cmd.Stdout = out
 	cmd.Stderr = out

@@ -34,9 +34,10 @@ func (s *Server) authenticate(r *http.Request) (contactgraph.Principal, error) {
 	if p.TenantID == "" {
 		return p, contactgraph.Errorf(contactgraph.EUnauthenticated, "Access token validation failure.")
 	}
-	if s.emu != nil && s.emu.expired(p) {
+	if s.emu != nil && s.emu.expired(p) && !s.emu.exempt(r, p) {
 		return contactgraph.Principal{}, contactgraph.Errorf(contactgraph.EUnauthenticated, "Lifetime validation failed, the token is expired.")
 	}
+	noteCaller(r, p)
 	return p, nil
 }
 

@@ -137,6 +137,8 @@ func (s *Server) runBatchItem(outer *http.Request, p contactgraph.Principal, ite
 	req := it.request(outer, crid)
 	rec := &batchRecorder{header: http.Header{}}
 	setRequestIDs(rec, req)
+	req, observed := s.observeInner(outer, req, rec)
+	defer observed()
 	for _, d := range it.deps {
 		if done[d].Status >= 400 {
 			s.writeError(rec, req, contactgraph.Errorf(eFailedDependency, "Request '%s' was not run: it depends on request '%s', which failed with status %d.",

@@ -98,18 +98,23 @@ func (s *Server) serveDelta(w http.ResponseWriter, r *http.Request, req delta.Re
 			return
 		}
 	}
+	badToken := func() {
+		err := contactgraph.Errorf(contactgraph.EBadToken, "Badly formed token.")
+		s.observeDelta(req.Collection, delta.Page{}, false, err)
+		s.writeError(w, r, err)
+	}
 	if q.Has(optSkipToken) && q.Has(optDeltaTok) {
-		s.writeError(w, r, contactgraph.Errorf(contactgraph.EBadToken, "Badly formed token."))
+		badToken()
 		return
 	}
 	req.Token = q.Get(optSkipToken) + q.Get(optDeltaTok)
 	req.TokenIsSkip = q.Has(optSkipToken)
 	if (q.Has(optSkipToken) || q.Has(optDeltaTok)) && req.Token == "" {
-		s.writeError(w, r, contactgraph.Errorf(contactgraph.EBadToken, "Badly formed token."))
+		badToken()
 		return
 	}
 	if req.Token == delta.LatestToken && (!spec.filter || q.Has(optSkipToken)) {
-		s.writeError(w, r, contactgraph.Errorf(contactgraph.EBadToken, "Badly formed token."))
+		badToken()
 		return
 	}
 	first := req.Token == "" || req.Token == delta.LatestToken
@@ -142,6 +147,7 @@ func (s *Server) serveDelta(w http.ResponseWriter, r *http.Request, req delta.Re
 	default:
 		page, err = s.delta.engine.OrgContacts(r.Context(), req)
 	}
+	s.observeDelta(req.Collection, page, !req.TokenIsSkip, err)
 	if err != nil {
 		if contactgraph.ErrorCode(err) == contactgraph.EResyncRequired {
 			// Graph's reset answer names where to start over: the delta

@@ -41,4 +41,11 @@
 // batch is a row of the route table, and each of its inner requests goes
 // through the emulator's faults and the route table again, with the
 // batch's principal, into an in-memory response.
+//
+// Observation (observe.go): every request, and every inner request of a
+// batch, is reported once to Config.Observer (metrics; the ops package
+// implements it) and logged as one line to Config.AccessLog, by its route
+// kind's name (RouteNames), never its path; the delta handlers report
+// their pages and refused tokens to the Observer. graphapi imports no
+// metrics library.
 package graphapi

@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/contactgraph/contactgraph/auth"
+	"github.com/golang-jwt/jwt/v5"
 )
 
 func TestEmulatorControls(t *testing.T) {
@@ -62,18 +65,48 @@ func TestEmulatorControls(t *testing.T) {
 	fails(t, e.do(t, http.MethodPost, "/emulator/reset", "", nil), 401, "InvalidAuthenticationToken")
 }
 
-// TestEmulatorExpireTokens: tokens issued before the current second are
-// refused as expired; newer ones work.
+// TestEmulatorExpireTokens: expiry is exact, in both directions: a token
+// minted just before the call is refused as expired and one minted just
+// after it works, in the same second. A token that says when it was issued
+// in whole seconds only (iat, as an external issuer writes it) is expired
+// when issued in the call's second, and works from the next one. The
+// control token that called keeps the controls.
 func TestEmulatorExpireTokens(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.Emulator = true })
-	u := e.newUser("contoso", "alice@contoso.com", "Contacts.ReadWrite")
 	ctl := e.tokens.app("contoso", "test-harness", "Emulator.Control")
-	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second + 10*time.Millisecond)))
-	ok(t, e.do(t, http.MethodPost, "/emulator/expire-tokens", ctl, nil), http.StatusNoContent)
-	er := fails(t, e.do(t, http.MethodGet, "/v1.0/me/contacts", u.token, nil), 401, "InvalidAuthenticationToken")
+	mint := func(now time.Time) string {
+		return e.tokens.mint(auth.MintOptions{TenantName: "contoso", UPN: "alice@contoso.com", Scopes: []string{"Contacts.ReadWrite"}, Now: now})
+	}
+	var before, after time.Time
+	for {
+		before = time.Now()
+		ok(t, e.do(t, http.MethodPost, "/emulator/expire-tokens", ctl, nil), http.StatusNoContent)
+		after = time.Now()
+		if before.Add(-time.Microsecond).Unix() == after.Add(time.Microsecond).Unix() {
+			break // both tokens below fall in the call's second
+		}
+	}
+	early, late := mint(before.Add(-time.Microsecond)), mint(after.Add(time.Microsecond))
+	er := fails(t, e.do(t, http.MethodGet, "/v1.0/me/contacts", early, nil), 401, "InvalidAuthenticationToken")
 	if !strings.Contains(er.Message, "expired") {
 		t.Fatalf("message %q", er.Message)
 	}
+	ok(t, e.do(t, http.MethodGet, "/v1.0/me/contacts", late, nil), http.StatusOK)
+
+	wholeSeconds := func(tok string, iat time.Time) string {
+		return e.tokens.resignWith(jwt.SigningMethodRS256, tok, func(c jwt.MapClaims) {
+			delete(c, "cg_iat_us")
+			c["iat"], c["nbf"] = iat.Unix(), iat.Unix()
+		})
+	}
+	callSecond := after.Truncate(time.Second)
+	fails(t, e.do(t, http.MethodGet, "/v1.0/me/contacts", wholeSeconds(late, callSecond), nil), 401, "InvalidAuthenticationToken")
+	ok(t, e.do(t, http.MethodGet, "/v1.0/me/contacts", wholeSeconds(late, callSecond.Add(time.Second)), nil), http.StatusOK)
+
+	// The harness's next control call works: the README's sequence.
+	ok(t, e.do(t, http.MethodPost, "/emulator/resync", ctl, nil), http.StatusNoContent)
+	ok(t, e.do(t, http.MethodPost, "/emulator/expire-tokens", ctl, nil), http.StatusNoContent)
+	fails(t, e.do(t, http.MethodGet, "/v1.0/me/contacts", late, nil), 401, "InvalidAuthenticationToken")
 	fresh := e.newUser("contoso", "alice@contoso.com", "Contacts.ReadWrite")
 	ok(t, e.do(t, http.MethodGet, "/v1.0/me/contacts", fresh.token, nil), http.StatusOK)
 }

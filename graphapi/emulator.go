@@ -21,7 +21,7 @@ import (
 //	POST   /emulator/faults        queue error answers: {"status":429|503, "count":N, "retryAfter":seconds, "path":"/me/contacts/delta", "method":"GET"}
 //	DELETE /emulator/faults        clear the queue
 //	POST   /emulator/resync        every delta token issued before now: 410 resyncRequired (with Location)
-//	POST   /emulator/expire-tokens every access token issued before this second: 401, expired
+//	POST   /emulator/expire-tokens every access token issued before this instant: 401, expired (see expired)
 //	POST   /emulator/reset         delete everything of the tenant
 //	POST   /emulator/seed          generate data: {"user":"upn", "folder":"name", "contacts":N, "orgContacts":N, "seed":S}
 //	POST   /emulator/deliveries    the next N notification POSTs (to "url", or "" for any) of the tenant's subscriptions
@@ -38,7 +38,7 @@ type emulator struct {
 	mu           sync.Mutex
 	faults       map[string][]*fault  // by tenant
 	resyncBefore map[string]time.Time // by tenant
-	tokensBefore map[string]time.Time // by tenant
+	tokensBefore map[string]time.Time // by tenant: the instant of the last expire-tokens, to the microsecond
 }
 
 // FaultHeader marks an answer the emulator made up: injected faults carry
@@ -97,12 +97,33 @@ func (e *retryError) Unwrap() error             { return e.err }
 func (e *retryError) RetryAfter() time.Duration { return e.after }
 
 // expired reports whether a principal's token was issued before the
-// tenant's forced expiry.
+// tenant's last expire-tokens call, exactly: a token minted before the call,
+// in the same second too, is expired; one minted after it, in the same
+// second too, is not. Local tokens say when they were issued to the
+// microsecond (auth's sub-second iat claim); a token that says it in whole
+// seconds only (iat, as external issuers write it) is expired when issued
+// in the call's second or before, since it may predate the call. A token
+// without iat is expired. The exemption of the controls is exempt's.
 func (e *emulator) expired(p contactgraph.Principal) bool {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	before, ok := e.tokensBefore[p.TenantID]
-	return ok && p.IssuedAt.Before(before)
+	at, ok := e.tokensBefore[p.TenantID]
+	e.mu.Unlock()
+	if !ok {
+		return false
+	}
+	if p.IssuedAt.Equal(p.IssuedAt.Truncate(time.Second)) {
+		// Whole seconds: the sub-second part is unknown.
+		at = at.Truncate(time.Second).Add(time.Second)
+	}
+	return p.IssuedAt.Before(at)
+}
+
+// exempt reports whether an expired token is still accepted: by the
+// emulator controls, for a token with Emulator.Control, so that the test
+// harness that called expire-tokens keeps its controls. On Graph routes
+// such a token is expired like any other.
+func (e *emulator) exempt(r *http.Request, p contactgraph.Principal) bool {
+	return hasPrefixFold(r.URL.EscapedPath(), emulatorPrefix) && p.Has(contactgraph.PermEmulatorControl)
 }
 
 // resync is the delta engine's hook: the tenant's forced resync time.
@@ -148,8 +169,9 @@ func (s *Server) serveEmulator(w http.ResponseWriter, r *http.Request, p contact
 		s.writeNoContent(w)
 	case action == "expire-tokens" && r.Method == http.MethodPost:
 		e.mu.Lock()
-		// iat has whole seconds: tokens of this very second stay valid.
-		e.tokensBefore[tenant] = time.Now().Truncate(time.Second)
+		// The wall clock, not Config.Now: tokens are minted on it. Local
+		// tokens carry their issue time to the microsecond.
+		e.tokensBefore[tenant] = time.Now().Truncate(time.Microsecond)
 		e.mu.Unlock()
 		s.writeNoContent(w)
 	case action == "reset" && r.Method == http.MethodPost:

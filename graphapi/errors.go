@@ -199,10 +199,12 @@ const errorDateLayout = "2006-01-02T15:04:05"
 // request-id. 429 and 503 carry Retry-After; 401 carries WWW-Authenticate.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	gc, msg := lookupError(err, familyOf(r))
+	noteError(r, gc.code)
 	h := w.Header()
 	rid := h.Get(hdrRequestID)
 	if gc.status >= 500 && contactgraph.ErrorCode(err) != contactgraph.EUnavailable {
-		s.log.Error("graphapi: internal error", "request-id", rid, "method", r.Method, "path", r.URL.Path, "err", err)
+		// The route kind, not the path: a path may hold a user name.
+		s.log.Error("graphapi: internal error", "request-id", rid, "method", MethodLabel(r.Method), "route", routeName(r), "err", err)
 	}
 	switch gc.status {
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:

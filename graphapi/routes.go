@@ -548,6 +548,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, p contactgraph.Pr
 		s.writeError(w, r, err)
 		return
 	}
+	noteRoute(r, t.kind)
 	r = withFamily(r, t.kind.family())
 	rt, allowed, ok := lookupRoute(t.kind, r.Method)
 	if !ok {

@@ -49,6 +49,14 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives internal errors with their request-id. Default slog.Default().
 	Logger *slog.Logger
+	// AccessLog, when set, receives one Info line per request, and one per
+	// inner request of a $batch: method, route kind, status, duration,
+	// bytes, request ids, tenant id and caller kind, never a path, token
+	// or body (see observe.go). Nil writes none.
+	AccessLog *slog.Logger
+	// Observer, when set, is told of every request and delta answer, for
+	// metrics (see Observer). Nil for none.
+	Observer Observer
 	// Deliveries, when Emulator is set, is where /emulator/deliveries
 	// queues delivery faults: the Faults of this process's notification
 	// senders. Nil refuses those controls.
@@ -190,6 +198,8 @@ func New(cfg Config) (*Server, error) {
 // been written yet.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	setRequestIDs(w, r)
+	w, r, done := s.observe(w, r)
+	defer done()
 	rw := &trackingWriter{ResponseWriter: w}
 	defer s.recoverPanic(rw, r)
 	if s.cors(rw, r) {

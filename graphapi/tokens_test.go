@@ -35,6 +35,12 @@ func newTokenMinter(t testing.TB, store contactgraph.Store) *tokenMinter {
 // method and the server's own signing key (as kept in the store).
 func (m *tokenMinter) resign(method jwt.SigningMethod, tok string) string {
 	m.t.Helper()
+	return m.resignWith(method, tok, nil)
+}
+
+// resignWith is resign with the claims changed by edit first (nil for none).
+func (m *tokenMinter) resignWith(method jwt.SigningMethod, tok string, edit func(jwt.MapClaims)) string {
+	m.t.Helper()
 	pemBytes, err := m.store.Secret(context.Background(), auth.SigningKeySecret, func() ([]byte, error) {
 		return nil, errors.New("no signing key yet")
 	})
@@ -57,6 +63,9 @@ func (m *tokenMinter) resign(method jwt.SigningMethod, tok string) string {
 	orig, _, err := jwt.NewParser().ParseUnverified(tok, &c)
 	if err != nil {
 		m.t.Fatal(err)
+	}
+	if edit != nil {
+		edit(c)
 	}
 	t := jwt.NewWithClaims(method, c)
 	t.Header["kid"] = orig.Header["kid"]

@@ -63,6 +63,10 @@ type Sender struct {
 	ValidationToken func(appID, tenantID string, now time.Time) (string, error)
 
 	Stats Stats
+	// DeliveryLatency, when set, is called with the commit-to-delivery
+	// latency of each notification a receiver accepted, from the sender's
+	// workers at once: it must be safe for concurrent use (metrics).
+	DeliveryLatency func(time.Duration)
 
 	wake chan struct{}
 	once sync.Once
@@ -207,6 +211,9 @@ func (s *Sender) deliver(ctx context.Context, d delivery) error {
 		s.Stats.Delivered.Add(int64(len(d.ns)))
 		for _, n := range d.ns {
 			s.Stats.LatencyMillis.Add(now.Sub(n.Recorded).Milliseconds())
+			if s.DeliveryLatency != nil {
+				s.DeliveryLatency(now.Sub(n.Recorded))
+			}
 		}
 		return s.Store.AckNotifications(ctx, s.Owner, keys(d.ns))
 	}

@@ -51,6 +51,7 @@ func Run(t *testing.T, open NewStore) {
 		fn   func(t *testing.T, s contactgraph.Store, clock *Clock)
 	}{
 		{"Secret", testSecret},
+		{"Ready", testReady},
 		{"Users", testUsers},
 		{"Mailbox", testMailbox},
 		{"Folders", testFolders},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/contactgraph/contactgraph"
 	"github.com/contactgraph/contactgraph/notify"
+	"github.com/contactgraph/contactgraph/ops"
 	"github.com/contactgraph/contactgraph/postgres"
 	"github.com/contactgraph/contactgraph/sqlite"
 )
@@ -91,6 +92,7 @@ type senderDeps struct {
 	resourceData    func(context.Context, contactgraph.Notification) ([]byte, error)
 	validationToken func(appID, tenantID string, now time.Time) (string, error)
 	faults          *notify.Faults
+	metrics         *ops.Metrics // nil for none
 }
 
 // startSender runs the notification sender of this process until ctx
@@ -114,8 +116,13 @@ func startSender(ctx context.Context, store contactgraph.Store, guard *notify.Gu
 			logger.Warn(fmt.Sprintf(format, args...))
 		},
 	}
+	if deps.metrics != nil {
+		if err := deps.metrics.WatchSender(s); err != nil {
+			logger.Error("notification metrics", "err", err)
+		}
+	}
 	var wg sync.WaitGroup
-	switch st := store.(type) {
+	switch st := ops.Unwrap(store).(type) {
 	case *sqlite.DB:
 		st.Wake = s.Wake
 	case *postgres.DB:

@@ -19,6 +19,7 @@ import (
 	"github.com/contactgraph/contactgraph/carddav"
 	"github.com/contactgraph/contactgraph/graphapi"
 	"github.com/contactgraph/contactgraph/notify"
+	"github.com/contactgraph/contactgraph/ops"
 	"github.com/contactgraph/contactgraph/postgres"
 	"github.com/contactgraph/contactgraph/sqlite"
 )
@@ -47,6 +48,7 @@ type serveConfig struct {
 	Emulator      bool
 	CORSOrigins   []string
 	Notify        notifyConfig
+	Ops           opsConfig
 	allow         []netip.Prefix // Notify.Allow, parsed
 }
 
@@ -76,7 +78,11 @@ func (m *Main) serveFlags(args []string) (serveConfig, error) {
 	fs.DurationVar(&c.ShutdownAfter, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
 	cors := fs.String("cors-origins", m.env("CORS_ORIGINS", ""), "comma-separated browser origins allowed to call the server (CORS), such as https://app.example.com,http://localhost:5173, or * for any (env CONTACTGRAPH_CORS_ORIGINS)")
 	m.notifyFlags(fs, &c.Notify)
+	m.opsFlags(fs, &c.Ops)
 	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if err := c.Ops.check(); err != nil {
 		return c, err
 	}
 	for _, o := range strings.Split(*cors, ",") {
@@ -147,20 +153,28 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(m.Stderr, nil))
+	logger, err := ops.NewLogger(m.Stderr, cfg.Ops.LogFormat, cfg.Ops.LogLevel)
+	if err != nil {
+		return err
+	}
 	store, err := openStore(ctx, cfg.DB, logger)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	issuer, err := auth.NewLocal(ctx, store, auth.LocalOptions{})
+	o, err := newOperations(store, cfg.Ops, logger)
+	if err != nil {
+		return err
+	}
+	store = o.store // every call timed
+	issuer, err := auth.NewLocal(ctx, store, auth.LocalOptions{Leeway: cfg.Ops.leeway()})
 	if err != nil {
 		return fmt.Errorf("signing key: %w", err)
 	}
 	var authn auth.Authenticator = issuer
 	if cfg.JWKSURL != "" {
 		ext, err := auth.NewJWKS(ctx, auth.JWKSOptions{URL: cfg.JWKSURL, Issuer: cfg.JWKSIssuer,
-			Audiences: strings.Split(cfg.JWKSAudience, ","), Logger: logger})
+			Audiences: strings.Split(cfg.JWKSAudience, ","), Logger: logger, Leeway: cfg.Ops.leeway()})
 		if err != nil {
 			return fmt.Errorf("external issuer: %w", err)
 		}
@@ -188,6 +202,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		DirectoryRetention: cfg.DirRetention,
 		RoundLifetime:      cfg.RoundLifetime,
 		Logger:             logger,
+		AccessLog:          logger,
+		Observer:           o.metrics,
 		Emulator:           cfg.Emulator,
 		CORSOrigins:        cfg.CORSOrigins,
 
@@ -213,7 +229,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	scheme := "http"
 	srv := &http.Server{
-		Handler:           dav.Wrap(api), // CardDAV under /dav/ and /.well-known/carddav
+		Handler:           o.handler(dav.Wrap(api)), // CardDAV under /dav/ and /.well-known/carddav
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      120 * time.Second,
@@ -241,12 +257,21 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		ln.Close()
 		return err
 	}
+	metricsURL, stopMetrics, err := o.listen(logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopMetrics()
 	curlTLS := ""
 	if cfg.TLS && cfg.Cert == "" {
 		curlTLS = "-k "
 	}
 	fmt.Fprintf(m.Stdout, "contactgraph is ready (database %s)\n", cfg.DB)
 	fmt.Fprintf(m.Stdout, "base URL: %s\n", base)
+	if metricsURL != "" {
+		fmt.Fprintf(m.Stdout, "metrics: %s\n", metricsURL)
+	}
 	fmt.Fprintf(m.Stdout, "token (user %s in tenant %s, Contacts.ReadWrite, valid 24h):\n%s\n", cfg.DemoUser, cfg.DemoTenant, token)
 	fmt.Fprintf(m.Stdout, "try:\ncurl %s-H 'Authorization: Bearer %s' %s/me/contacts\n", curlTLS, token, base)
 	if m.Ready != nil {
@@ -256,7 +281,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	go m.pruneLoop(ctx, store, cfg, logger)
 	sendCtx, stopSending := context.WithCancel(context.WithoutCancel(ctx))
 	senderDone := startSender(sendCtx, store, guard, cfg.Notify,
-		senderDeps{resourceData: api.ResourceData, validationToken: issuer.ValidationToken, faults: faults}, logger)
+		senderDeps{resourceData: api.ResourceData, validationToken: issuer.ValidationToken, faults: faults, metrics: o.metrics}, logger)
 	defer func() { stopSending(); senderDone() }()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
