@@ -206,6 +206,7 @@ type Store interface {
 
 	SubscriptionStore
 	ContactPartStore
+	CardStore
 
 	Close() error
 }

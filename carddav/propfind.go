@@ -189,14 +189,14 @@ func (h *Handler) syncRequest(c *call, folder string) delta.Request {
 }
 
 func (h *Handler) bookResource(ctx context.Context, c *call, f *contactgraph.Folder) (resource, error) {
-	tok, pos, err := h.engine.ContactsPosition(ctx, h.syncRequest(c, f.ID))
+	tok, pos, err := h.engine.ContactsPosition(ctx, h.syncRequest(c, f.ID), 0)
 	if err != nil {
 		return resource{}, err
 	}
 	res := resource{href: bookHref(c.p.UserID, f.ID)}
 	res.set(dav("resourcetype"), "<D:collection/><C:addressbook/>")
 	res.set(dav("displayname"), text(f.DisplayName))
-	res.set(xml.Name{Space: nsCS, Local: "getctag"}, text(ctag(pos)))
+	res.set(xml.Name{Space: nsCS, Local: "getctag"}, text(ctag(pos.Rev)))
 	res.set(dav("sync-token"), text(deltaSyncToken(tok)))
 	res.set(dav("current-user-principal"), hrefElem(principalHref(c.p.UserID)))
 	res.set(dav("current-user-privilege-set"), "<D:privilege><D:read/></D:privilege><D:privilege><D:write/></D:privilege>"+
@@ -208,9 +208,9 @@ func (h *Handler) bookResource(ctx context.Context, c *call, f *contactgraph.Fol
 	return res, nil
 }
 
-// ctag is the collection tag of an address book: the mailbox's position,
-// which moves with every change of the folder's contacts (and with other
-// changes of the mailbox: a client then merely looks again).
+// ctag is the collection tag of an address book: the folder's position
+// (contactgraph.CardStore.ContactsPosition), which moves with every change
+// of the folder's contacts and with nothing else.
 func ctag(pos int64) string { return "rev-" + itoa(pos) }
 
 // cardResources lists the cards of a folder.
@@ -226,7 +226,7 @@ func (h *Handler) cardResources(ctx context.Context, c *call, folder string, wan
 		for i, ct := range page {
 			ids[i] = ct.ID
 		}
-		parts, err := h.partsOf(ctx, c.mb, ids)
+		parts, err := h.partsOf(ctx, c.mb, folder, ids)
 		if err != nil {
 			return nil, err
 		}

@@ -108,7 +108,17 @@ func (h *Handler) syncCollection(w http.ResponseWriter, r *http.Request, c *call
 		}
 		count += len(page.Items)
 		if page.SkipToken == "" {
-			next = syncDelta + page.DeltaTok
+			// The folder's own position at or below the round's end: the
+			// same token a PROPFIND gives while nothing changes.
+			t, err := h.engine.Codec.Decode(page.DeltaTok)
+			if err != nil {
+				return err
+			}
+			tok, _, err := h.engine.ContactsPosition(ctx, h.syncRequest(c, c.t.folder), t.Since)
+			if err != nil {
+				return err
+			}
+			next = syncDelta + tok
 			break
 		}
 		if limit > 0 && count >= limit {
@@ -133,16 +143,15 @@ func (h *Handler) writeChanges(ctx context.Context, ms *multistatus, c *call, it
 		Removed   json.RawMessage `json:"@removed"`
 	}
 	parsed := make([]item, len(items))
-	var live []string
+	ids := make([]string, len(items))
 	for i, raw := range items {
 		if err := json.Unmarshal(raw, &parsed[i]); err != nil {
 			return err
 		}
-		if parsed[i].Removed == nil {
-			live = append(live, parsed[i].ID)
-		}
+		ids[i] = parsed[i].ID
 	}
-	parts, err := h.partsOf(ctx, c.mb, live)
+	// Removed cards too: their names outlive them (CardStore.CardNames).
+	parts, err := h.partsOf(ctx, c.mb, c.t.folder, ids)
 	if err != nil {
 		return err
 	}
@@ -151,7 +160,7 @@ func (h *Handler) writeChanges(ctx context.Context, ms *multistatus, c *call, it
 	}
 	for i, it := range parsed {
 		if it.Removed != nil {
-			ms.status(cardHref(c.p.UserID, c.t.folder, it.ID+".vcf"), http.StatusNotFound)
+			ms.status(cardHref(c.p.UserID, c.t.folder, parts[it.ID].name), http.StatusNotFound)
 			continue
 		}
 		ct := &contactgraph.Contact{ID: it.ID, FolderID: c.t.folder, ChangeKey: it.ChangeKey, Doc: items[i]}

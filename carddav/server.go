@@ -33,9 +33,11 @@ type Config struct {
 	Store  contactgraph.Store
 	Bearer Authenticator
 	Basic  BasicVerifier
-	// Retention is how long a sync-token stays answerable; default 30 days.
-	// RoundLifetime is how long a truncated (507) report may be continued;
-	// default 1 hour. Both as the Graph delta settings.
+	// Retention is the Graph delta retention. Sync-tokens do not expire
+	// by age: a token is refused (403 valid-sync-token) only once history
+	// after it was pruned (the store's floors), so an unchanged address
+	// book's token stays good. RoundLifetime is how long a truncated (507)
+	// report may be continued; default 1 hour, as the Graph setting.
 	Retention     time.Duration
 	RoundLifetime time.Duration
 	// PageSize is how many changes one store read returns; default 200.
@@ -94,8 +96,12 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Retention 0: the engine's age check would refuse the stable
+	// position tokens (ContactsPosition) of an address book that has not
+	// changed for longer; the store's floors refuse exactly the tokens
+	// whose history is gone.
 	return &Handler{cfg: cfg, log: cfg.Logger, engine: &delta.Engine{Store: cfg.Store, Codec: codec, Now: cfg.Now,
-		Retention: cfg.Retention, RoundLifetime: cfg.RoundLifetime}}, nil
+		RoundLifetime: cfg.RoundLifetime}}, nil
 }
 
 // Wrap returns a handler that serves /dav/ and /.well-known/carddav with h
