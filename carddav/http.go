@@ -27,6 +27,9 @@ func wantVersion(accept string) string {
 
 // get answers GET and HEAD of a card.
 func (h *Handler) get(w http.ResponseWriter, r *http.Request, c *call) error {
+	if c.t.kind == tDirCard {
+		return h.getOrg(w, r, c)
+	}
 	if c.t.kind != tCard {
 		return contactgraph.Errorf(contactgraph.EInvalid, "GET is served on cards; use PROPFIND on collections.")
 	}

@@ -93,7 +93,31 @@ func (h *Handler) propfind(w http.ResponseWriter, r *http.Request, c *call) erro
 				}
 				list = append(list, res)
 			}
+			res, err := h.dirResource(ctx, c)
+			if err != nil {
+				return err
+			}
+			list = append(list, res)
 		}
+	case tDir:
+		res, err := h.dirResource(ctx, c)
+		if err != nil {
+			return err
+		}
+		list = append(list, res)
+		if children {
+			cards, err := h.orgCards(ctx, c, want)
+			if err != nil {
+				return err
+			}
+			list = append(list, cards...)
+		}
+	case tDirCard:
+		o, err := h.orgCard(ctx, c, c.t.name)
+		if err != nil {
+			return err
+		}
+		list = append(list, orgCardResource(c, o, want))
 	case tBook:
 		f, err := h.cfg.Store.Folder(ctx, c.mb, c.t.folder)
 		if err != nil {

@@ -33,6 +33,16 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request, c *call) error 
 	if !ok {
 		return contactgraph.Errorf(contactgraph.EInvalid, "A REPORT needs a body.")
 	}
+	if c.t.kind == tDir {
+		switch body.XMLName {
+		case dav("sync-collection"):
+			return h.syncDirectory(w, r, c, body)
+		case card("addressbook-multiget"):
+			return h.multigetOrg(w, r, c, body)
+		}
+		return &davError{status: http.StatusForbidden, elem: "<D:supported-report/>",
+			err: contactgraph.Errorf(contactgraph.EUnsupported, "REPORT %s is not supported.", body.XMLName.Local)}
+	}
 	if c.t.kind != tBook {
 		return contactgraph.Errorf(contactgraph.EInvalid, "REPORTs are served on address books.")
 	}
@@ -80,13 +90,9 @@ func (h *Handler) syncCollection(w http.ResponseWriter, r *http.Request, c *call
 			return invalidSyncToken(contactgraph.Errorf(contactgraph.EBadToken, "The sync-token is not one of ours."))
 		}
 	}
-	limit := 0
-	if body.Limit != nil {
-		n, err := strconv.Atoi(strings.TrimSpace(body.Limit.N))
-		if err != nil || n < 1 {
-			return contactgraph.Errorf(contactgraph.EInvalid, "DAV:nresults must be a positive integer.")
-		}
-		limit = n
+	limit, err := parseLimit(body)
+	if err != nil {
+		return err
 	}
 	ctx := r.Context()
 	ms := newMultistatus()
@@ -202,4 +208,25 @@ func (h *Handler) multiget(w http.ResponseWriter, r *http.Request, c *call, body
 	}
 	ms.write(w)
 	return nil
+}
+
+// parseLimit reads a report's DAV:limit: 0 when there is none.
+func parseLimit(body reportBody) (int, error) {
+	if body.Limit == nil {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(body.Limit.N))
+	if err != nil || n < 1 {
+		return 0, contactgraph.Errorf(contactgraph.EInvalid, "DAV:nresults must be a positive integer.")
+	}
+	return n, nil
+}
+
+// hrefPath is the path of an href, absolute or not.
+func hrefPath(href string) string {
+	href = strings.TrimSpace(href)
+	if u, err := url.Parse(href); err == nil {
+		return u.Path
+	}
+	return href
 }

@@ -131,6 +131,8 @@ const (
 	tHome
 	tBook
 	tCard
+	tDir     // the directory address book: the tenant's org contacts
+	tDirCard // a card of it: "<org contact id>.vcf"
 )
 
 // parsePath splits a path under Prefix. ENotFound for anything else.
@@ -154,6 +156,10 @@ func parsePath(p string) (target, error) {
 		t.kind = tPrincipal
 	case len(segs) == 2 && segs[1] == "contacts":
 		t.kind = tHome
+	case len(segs) == 3 && segs[1] == "contacts" && segs[2] == directoryName:
+		t.kind = tDir
+	case len(segs) == 4 && segs[1] == "contacts" && segs[2] == directoryName && validName(segs[3]):
+		t.kind, t.name = tDirCard, segs[3]
 	case len(segs) == 3 && segs[1] == "contacts" && contactgraph.ValidID(segs[2]):
 		t.kind, t.folder = tBook, segs[2]
 	case len(segs) == 4 && segs[1] == "contacts" && contactgraph.ValidID(segs[2]) && validName(segs[3]):
@@ -221,6 +227,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := &call{p: p, mb: mb, t: t}
+	if (t.kind == tDir || t.kind == tDirCard) && r.Method != "PROPFIND" && r.Method != "REPORT" && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		h.writeError(w, r, readOnly())
+		return
+	}
 	switch r.Method {
 	case "PROPFIND":
 		err = h.propfind(w, r, c)
