@@ -206,6 +206,7 @@ type Store interface {
 
 	SubscriptionStore
 	ContactPartStore
+	CardStore
 
 	// Ready reports whether the store can serve: its database answers and
 	// holds the schema version this build migrates to. Any other state is

@@ -37,8 +37,9 @@ func TestDiscovery(t *testing.T) {
 	contains(t, body, "<D:href>"+e.book()+"</D:href>", "<C:addressbook/>", "<D:displayname>Contacts</D:displayname>",
 		"<D:displayname>Friends</D:displayname>", "<CS:getctag>rev-", "<D:sync-token>urn:x-contactgraph:sync:d:",
 		"<D:sync-collection/>", "<C:addressbook-multiget/>", `version="4.0"`, "404 Not Found", `<X:nope xmlns:X="urn:x"/>`)
-	if n := strings.Count(body, "<C:addressbook/>"); n != 2 {
-		t.Fatalf("%d address books, want 2:\n%s", n, body)
+	// Two folders and the directory.
+	if n := strings.Count(body, "<C:addressbook/>"); n != 3 {
+		t.Fatalf("%d address books, want 3:\n%s", n, body)
 	}
 }
 

@@ -9,14 +9,8 @@ import (
 	"github.com/contactgraph/contactgraph/vcard"
 )
 
-// HrefProperty is the extended property that keeps the name a CardDAV
-// client gave a card it created; cards made over Graph have none and are
-// named "<id>.vcf".
-const HrefProperty = "String {00020329-0000-0000-c000-000000000046} Name contactgraph.carddav.href"
-
-var keys = func() (k struct{ uid, href, extra string }) {
+var keys = func() (k struct{ uid, extra string }) {
 	k.uid, _ = contactgraph.ExtendedPropertyKey(vcard.UIDProperty)
-	k.href, _ = contactgraph.ExtendedPropertyKey(HrefProperty)
 	k.extra, _ = contactgraph.ExtendedPropertyKey(vcard.ExtraProperty)
 	return k
 }()
@@ -27,33 +21,43 @@ type cardParts struct {
 	extra     []string
 }
 
-// partsOf reads the card parts of contacts by id; an id without parts
-// maps to its defaults (UID = id, name = id.vcf).
-func (h *Handler) partsOf(ctx context.Context, mb contactgraph.Mailbox, ids []string) (map[string]cardParts, error) {
+// defaultName is the name of a card no client named: "<id>.vcf".
+func defaultName(id string) string { return id + ".vcf" }
+
+// partsOf reads the card parts of contacts of folder by id: the name a
+// client gave the card (contactgraph.CardStore), its UID and the vCard
+// lines with no Graph field. An id without them maps to its defaults
+// (UID = id, name = id.vcf).
+func (h *Handler) partsOf(ctx context.Context, mb contactgraph.Mailbox, folder string, ids []string) (map[string]cardParts, error) {
 	out := make(map[string]cardParts, len(ids))
 	for _, id := range ids {
-		out[id] = cardParts{uid: id, name: id + ".vcf"}
+		out[id] = cardParts{uid: id, name: defaultName(id)}
 	}
 	if len(ids) == 0 {
 		return out, nil
 	}
-	found, err := h.cfg.Store.ContactParts(ctx, mb, ids, contactgraph.PartsQuery{Single: []string{keys.uid, keys.href}, Multi: []string{keys.extra}})
+	names, err := h.cfg.Store.CardNames(ctx, mb, folder, ids)
 	if err != nil {
 		return nil, err
 	}
-	for id, p := range found {
-		cp := out[id]
-		for _, ep := range p.Single {
-			switch ep.Key {
-			case keys.uid:
-				cp.uid = ep.Value
-			case keys.href:
-				cp.name = ep.Value
-			}
+	found, err := h.cfg.Store.ContactParts(ctx, mb, ids, contactgraph.PartsQuery{Single: []string{keys.uid}, Multi: []string{keys.extra}})
+	if err != nil {
+		return nil, err
+	}
+	for id, cp := range out {
+		if n, ok := names[id]; ok {
+			cp.name = n
 		}
-		for _, ep := range p.Multi {
-			if ep.Key == keys.extra {
-				cp.extra = ep.Values
+		if p := found[id]; p != nil {
+			for _, ep := range p.Single {
+				if ep.Key == keys.uid {
+					cp.uid = ep.Value
+				}
+			}
+			for _, ep := range p.Multi {
+				if ep.Key == keys.extra {
+					cp.extra = ep.Values
+				}
 			}
 		}
 		out[id] = cp
@@ -61,38 +65,38 @@ func (h *Handler) partsOf(ctx context.Context, mb contactgraph.Mailbox, ids []st
 	return out, nil
 }
 
-// resolve finds the contact a card name names in folder. ENotFound.
+// resolve finds the contact a card name names in folder: the contact a
+// client named so, else the contact "<id>.vcf" names when no client named
+// it otherwise. ENotFound.
 func (h *Handler) resolve(ctx context.Context, mb contactgraph.Mailbox, folder, name string) (*contactgraph.Contact, cardParts, error) {
 	nf := contactgraph.Errorf(contactgraph.ENotFound, "The card was not found.")
-	var c *contactgraph.Contact
-	if id, ok := strings.CutSuffix(name, ".vcf"); ok && contactgraph.ValidID(id) {
-		got, err := h.cfg.Store.Contact(ctx, mb, id)
-		if err != nil && !errors.Is(err, contactgraph.ErrNotFound) {
-			return nil, cardParts{}, err
-		}
-		if err == nil && got.FolderID == folder {
-			c = got
-		}
+	c, err := h.cfg.Store.NamedContact(ctx, mb, folder, name)
+	if err != nil && !errors.Is(err, contactgraph.ErrNotFound) {
+		return nil, cardParts{}, err
 	}
 	if c == nil {
-		list, err := h.cfg.Store.ContactsByExtendedProperty(ctx, mb, folder, HrefProperty, name, contactgraph.Page{Limit: 10})
+		id, ok := strings.CutSuffix(name, ".vcf")
+		if !ok || !contactgraph.ValidID(id) {
+			return nil, cardParts{}, nf
+		}
+		got, err := h.cfg.Store.Contact(ctx, mb, id)
+		if errors.Is(err, contactgraph.ErrNotFound) {
+			return nil, cardParts{}, nf
+		}
 		if err != nil {
 			return nil, cardParts{}, err
 		}
-		for _, got := range list {
-			parts, err := h.partsOf(ctx, mb, []string{got.ID})
-			if err != nil {
-				return nil, cardParts{}, err
-			}
-			if parts[got.ID].name == name {
-				return got, parts[got.ID], nil
-			}
+		if got.FolderID != folder {
+			return nil, cardParts{}, nf
 		}
-		return nil, cardParts{}, nf
+		c = got
 	}
-	parts, err := h.partsOf(ctx, mb, []string{c.ID})
+	parts, err := h.partsOf(ctx, mb, folder, []string{c.ID})
 	if err != nil {
 		return nil, cardParts{}, err
+	}
+	if parts[c.ID].name != name {
+		return nil, cardParts{}, nf // "<id>.vcf" of a card a client named otherwise
 	}
 	return c, parts[c.ID], nil
 }

@@ -11,13 +11,24 @@
 //	/dav/U/contacts/F/            the address book of folder F
 //	/dav/U/contacts/F/NAME        a card: NAME is "<contact id>.vcf" for a contact
 //	                              made over Graph, else the name its client chose
+//	/dav/U/contacts/directory/    the tenant's org contacts, read-only (writes are
+//	                              403 DAV:need-privileges); cards "<id>.vcf"
 //
+// A client's card names live in their own table (contactgraph.CardStore)
+// and outlive the contact until its tombstone is pruned, so a card deleted
+// over Graph leaves sync-collection under the name the client knows; of
+// two PUTs racing to create one name, one creates and the other replaces
+// (or is 412 under If-None-Match: *). An address book's getctag and
+// sync-token are the folder's own position: they move with its contacts
+// only, and the same string comes back (PROPFIND, or the end of a
+// sync-collection) while nothing changed.
 // A card's ETag is the contact's changeKey, so a Graph PATCH changes it; a
 // PUT goes through the store's CreateContact or UpdateContact, so it is a
 // Graph change with its delta entry and notifications. A sync-token is a
 // signed delta position (delta.Engine): sync-collection answers exactly the
-// changes since it, removed cards as 404 responses, and refuses a bad or
-// expired one with 403 DAV:valid-sync-token, after which clients resync.
+// changes since it, removed cards as 404 responses, and refuses a bad
+// one, or one whose history was pruned, with 403 DAV:valid-sync-token,
+// after which clients resync.
 //
 // Sign-in is HTTP Basic with the UPN and an app password (auth.AppPasswords),
 // or a bearer token; a principal reaches only its own mailbox.

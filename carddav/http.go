@@ -27,6 +27,9 @@ func wantVersion(accept string) string {
 
 // get answers GET and HEAD of a card.
 func (h *Handler) get(w http.ResponseWriter, r *http.Request, c *call) error {
+	if c.t.kind == tDirCard {
+		return h.getOrg(w, r, c)
+	}
 	if c.t.kind != tCard {
 		return contactgraph.Errorf(contactgraph.EInvalid, "GET is served on cards; use PROPFIND on collections.")
 	}
@@ -63,7 +66,9 @@ func precondition() error {
 }
 
 // put creates or replaces a card. A new card takes the name of its URL
-// (kept with the contact) and its UID; a replaced one keeps its contact id,
+// (contactgraph.CardStore: of two concurrent creates of one name, the
+// second replaces the first's card, or is a 412 under If-None-Match) and
+// its UID; a replaced one keeps its contact id,
 // every contact property that has no vCard field, and its name. If-Match
 // and If-None-Match are checked (412), the If-Match one in the store's
 // write itself, so a change in between is a 412 too.
@@ -78,6 +83,20 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err != nil {
 		return contactgraph.Errorf(contactgraph.EInvalid, "The request body could not be read.")
 	}
+	for attempt := 0; ; attempt++ {
+		err := h.putOnce(w, r, c, text)
+		if contactgraph.ErrorCode(err) != contactgraph.EConflict || attempt > 0 {
+			return err
+		}
+		// Another request created a card of this name after our look-up
+		// (CreateNamedContact refused a second contact of the name): this
+		// PUT replaces that card, with its preconditions checked again.
+	}
+}
+
+// putOnce is one attempt of put. EConflict when a concurrent PUT named a
+// new card first.
+func (h *Handler) putOnce(w http.ResponseWriter, r *http.Request, c *call, text []byte) error {
 	ctx := r.Context()
 	old, _, err := h.resolve(ctx, c.mb, c.t.folder, c.t.name)
 	if err != nil && contactgraph.ErrorCode(err) != contactgraph.ENotFound {
@@ -101,11 +120,7 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request, c *call) error {
 		return err
 	}
 	if old == nil {
-		if c.t.name != "" {
-			href := contactgraph.ExtendedProperty{ID: HrefProperty, Key: keys.href, Value: c.t.name}
-			in.Extended = append(in.Extended, href)
-		}
-		ct, err := h.cfg.Store.CreateContact(ctx, c.mb, c.t.folder, in)
+		ct, err := h.cfg.Store.CreateNamedContact(ctx, c.mb, c.t.folder, c.t.name, in)
 		if err != nil {
 			return err
 		}

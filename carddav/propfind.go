@@ -93,7 +93,31 @@ func (h *Handler) propfind(w http.ResponseWriter, r *http.Request, c *call) erro
 				}
 				list = append(list, res)
 			}
+			res, err := h.dirResource(ctx, c)
+			if err != nil {
+				return err
+			}
+			list = append(list, res)
 		}
+	case tDir:
+		res, err := h.dirResource(ctx, c)
+		if err != nil {
+			return err
+		}
+		list = append(list, res)
+		if children {
+			cards, err := h.orgCards(ctx, c, want)
+			if err != nil {
+				return err
+			}
+			list = append(list, cards...)
+		}
+	case tDirCard:
+		o, err := h.orgCard(ctx, c, c.t.name)
+		if err != nil {
+			return err
+		}
+		list = append(list, orgCardResource(c, o, want))
 	case tBook:
 		f, err := h.cfg.Store.Folder(ctx, c.mb, c.t.folder)
 		if err != nil {
@@ -189,14 +213,14 @@ func (h *Handler) syncRequest(c *call, folder string) delta.Request {
 }
 
 func (h *Handler) bookResource(ctx context.Context, c *call, f *contactgraph.Folder) (resource, error) {
-	tok, pos, err := h.engine.ContactsPosition(ctx, h.syncRequest(c, f.ID))
+	tok, pos, err := h.engine.ContactsPosition(ctx, h.syncRequest(c, f.ID), 0)
 	if err != nil {
 		return resource{}, err
 	}
 	res := resource{href: bookHref(c.p.UserID, f.ID)}
 	res.set(dav("resourcetype"), "<D:collection/><C:addressbook/>")
 	res.set(dav("displayname"), text(f.DisplayName))
-	res.set(xml.Name{Space: nsCS, Local: "getctag"}, text(ctag(pos)))
+	res.set(xml.Name{Space: nsCS, Local: "getctag"}, text(ctag(pos.Rev)))
 	res.set(dav("sync-token"), text(deltaSyncToken(tok)))
 	res.set(dav("current-user-principal"), hrefElem(principalHref(c.p.UserID)))
 	res.set(dav("current-user-privilege-set"), "<D:privilege><D:read/></D:privilege><D:privilege><D:write/></D:privilege>"+
@@ -208,9 +232,9 @@ func (h *Handler) bookResource(ctx context.Context, c *call, f *contactgraph.Fol
 	return res, nil
 }
 
-// ctag is the collection tag of an address book: the mailbox's position,
-// which moves with every change of the folder's contacts (and with other
-// changes of the mailbox: a client then merely looks again).
+// ctag is the collection tag of an address book: the folder's position
+// (contactgraph.CardStore.ContactsPosition), which moves with every change
+// of the folder's contacts and with nothing else.
 func ctag(pos int64) string { return "rev-" + itoa(pos) }
 
 // cardResources lists the cards of a folder.
@@ -226,7 +250,7 @@ func (h *Handler) cardResources(ctx context.Context, c *call, folder string, wan
 		for i, ct := range page {
 			ids[i] = ct.ID
 		}
-		parts, err := h.partsOf(ctx, c.mb, ids)
+		parts, err := h.partsOf(ctx, c.mb, folder, ids)
 		if err != nil {
 			return nil, err
 		}

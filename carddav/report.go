@@ -33,6 +33,16 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request, c *call) error 
 	if !ok {
 		return contactgraph.Errorf(contactgraph.EInvalid, "A REPORT needs a body.")
 	}
+	if c.t.kind == tDir {
+		switch body.XMLName {
+		case dav("sync-collection"):
+			return h.syncDirectory(w, r, c, body)
+		case card("addressbook-multiget"):
+			return h.multigetOrg(w, r, c, body)
+		}
+		return &davError{status: http.StatusForbidden, elem: "<D:supported-report/>",
+			err: contactgraph.Errorf(contactgraph.EUnsupported, "REPORT %s is not supported.", body.XMLName.Local)}
+	}
 	if c.t.kind != tBook {
 		return contactgraph.Errorf(contactgraph.EInvalid, "REPORTs are served on address books.")
 	}
@@ -80,13 +90,9 @@ func (h *Handler) syncCollection(w http.ResponseWriter, r *http.Request, c *call
 			return invalidSyncToken(contactgraph.Errorf(contactgraph.EBadToken, "The sync-token is not one of ours."))
 		}
 	}
-	limit := 0
-	if body.Limit != nil {
-		n, err := strconv.Atoi(strings.TrimSpace(body.Limit.N))
-		if err != nil || n < 1 {
-			return contactgraph.Errorf(contactgraph.EInvalid, "DAV:nresults must be a positive integer.")
-		}
-		limit = n
+	limit, err := parseLimit(body)
+	if err != nil {
+		return err
 	}
 	ctx := r.Context()
 	ms := newMultistatus()
@@ -108,7 +114,17 @@ func (h *Handler) syncCollection(w http.ResponseWriter, r *http.Request, c *call
 		}
 		count += len(page.Items)
 		if page.SkipToken == "" {
-			next = syncDelta + page.DeltaTok
+			// The folder's own position at or below the round's end: the
+			// same token a PROPFIND gives while nothing changes.
+			t, err := h.engine.Codec.Decode(page.DeltaTok)
+			if err != nil {
+				return err
+			}
+			tok, _, err := h.engine.ContactsPosition(ctx, h.syncRequest(c, c.t.folder), t.Since)
+			if err != nil {
+				return err
+			}
+			next = syncDelta + tok
 			break
 		}
 		if limit > 0 && count >= limit {
@@ -133,16 +149,15 @@ func (h *Handler) writeChanges(ctx context.Context, ms *multistatus, c *call, it
 		Removed   json.RawMessage `json:"@removed"`
 	}
 	parsed := make([]item, len(items))
-	var live []string
+	ids := make([]string, len(items))
 	for i, raw := range items {
 		if err := json.Unmarshal(raw, &parsed[i]); err != nil {
 			return err
 		}
-		if parsed[i].Removed == nil {
-			live = append(live, parsed[i].ID)
-		}
+		ids[i] = parsed[i].ID
 	}
-	parts, err := h.partsOf(ctx, c.mb, live)
+	// Removed cards too: their names outlive them (CardStore.CardNames).
+	parts, err := h.partsOf(ctx, c.mb, c.t.folder, ids)
 	if err != nil {
 		return err
 	}
@@ -151,7 +166,7 @@ func (h *Handler) writeChanges(ctx context.Context, ms *multistatus, c *call, it
 	}
 	for i, it := range parsed {
 		if it.Removed != nil {
-			ms.status(cardHref(c.p.UserID, c.t.folder, it.ID+".vcf"), http.StatusNotFound)
+			ms.status(cardHref(c.p.UserID, c.t.folder, parts[it.ID].name), http.StatusNotFound)
 			continue
 		}
 		ct := &contactgraph.Contact{ID: it.ID, FolderID: c.t.folder, ChangeKey: it.ChangeKey, Doc: items[i]}
@@ -193,4 +208,25 @@ func (h *Handler) multiget(w http.ResponseWriter, r *http.Request, c *call, body
 	}
 	ms.write(w)
 	return nil
+}
+
+// parseLimit reads a report's DAV:limit: 0 when there is none.
+func parseLimit(body reportBody) (int, error) {
+	if body.Limit == nil {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(body.Limit.N))
+	if err != nil || n < 1 {
+		return 0, contactgraph.Errorf(contactgraph.EInvalid, "DAV:nresults must be a positive integer.")
+	}
+	return n, nil
+}
+
+// hrefPath is the path of an href, absolute or not.
+func hrefPath(href string) string {
+	href = strings.TrimSpace(href)
+	if u, err := url.Parse(href); err == nil {
+		return u.Path
+	}
+	return href
 }

@@ -33,9 +33,11 @@ type Config struct {
 	Store  contactgraph.Store
 	Bearer Authenticator
 	Basic  BasicVerifier
-	// Retention is how long a sync-token stays answerable; default 30 days.
-	// RoundLifetime is how long a truncated (507) report may be continued;
-	// default 1 hour. Both as the Graph delta settings.
+	// Retention is the Graph delta retention. Sync-tokens do not expire
+	// by age: a token is refused (403 valid-sync-token) only once history
+	// after it was pruned (the store's floors), so an unchanged address
+	// book's token stays good. RoundLifetime is how long a truncated (507)
+	// report may be continued; default 1 hour, as the Graph setting.
 	Retention     time.Duration
 	RoundLifetime time.Duration
 	// PageSize is how many changes one store read returns; default 200.
@@ -94,8 +96,12 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Retention 0: the engine's age check would refuse the stable
+	// position tokens (ContactsPosition) of an address book that has not
+	// changed for longer; the store's floors refuse exactly the tokens
+	// whose history is gone.
 	return &Handler{cfg: cfg, log: cfg.Logger, engine: &delta.Engine{Store: cfg.Store, Codec: codec, Now: cfg.Now,
-		Retention: cfg.Retention, RoundLifetime: cfg.RoundLifetime}}, nil
+		RoundLifetime: cfg.RoundLifetime}}, nil
 }
 
 // Wrap returns a handler that serves /dav/ and /.well-known/carddav with h
@@ -125,6 +131,8 @@ const (
 	tHome
 	tBook
 	tCard
+	tDir     // the directory address book: the tenant's org contacts
+	tDirCard // a card of it: "<org contact id>.vcf"
 )
 
 // parsePath splits a path under Prefix. ENotFound for anything else.
@@ -148,6 +156,10 @@ func parsePath(p string) (target, error) {
 		t.kind = tPrincipal
 	case len(segs) == 2 && segs[1] == "contacts":
 		t.kind = tHome
+	case len(segs) == 3 && segs[1] == "contacts" && segs[2] == directoryName:
+		t.kind = tDir
+	case len(segs) == 4 && segs[1] == "contacts" && segs[2] == directoryName && validName(segs[3]):
+		t.kind, t.name = tDirCard, segs[3]
 	case len(segs) == 3 && segs[1] == "contacts" && contactgraph.ValidID(segs[2]):
 		t.kind, t.folder = tBook, segs[2]
 	case len(segs) == 4 && segs[1] == "contacts" && contactgraph.ValidID(segs[2]) && validName(segs[3]):
@@ -215,6 +227,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := &call{p: p, mb: mb, t: t}
+	if (t.kind == tDir || t.kind == tDirCard) && r.Method != "PROPFIND" && r.Method != "REPORT" && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		h.writeError(w, r, readOnly())
+		return
+	}
 	switch r.Method {
 	case "PROPFIND":
 		err = h.propfind(w, r, c)

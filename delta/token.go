@@ -92,15 +92,27 @@ func NewCodec(key []byte) (*Codec, error) {
 // Encode returns t as an opaque, URL-safe string (unpadded base64url: no
 // '&', '#', '+' or '/').
 func (c *Codec) Encode(t Token) string {
-	b := make([]byte, 0, 128)
-	b = append(b, tokenVersion)
-	b = append(b, c.keyID[:]...)
 	var nonce [nonceLen]byte
 	if c.nonce != nil {
 		c.nonce(nonce[:])
 	} else {
 		_, _ = rand.Read(nonce[:])
 	}
+	return c.encode(t, nonce)
+}
+
+// EncodeStable returns t as Encode does but without the random nonce:
+// equal tokens give equal strings. It is for positions a client compares
+// (a CardDAV sync-token in PROPFIND), where a string that changes on every
+// call would make the client think the collection changed.
+func (c *Codec) EncodeStable(t Token) string {
+	return c.encode(t, [nonceLen]byte{})
+}
+
+func (c *Codec) encode(t Token, nonce [nonceLen]byte) string {
+	b := make([]byte, 0, 128)
+	b = append(b, tokenVersion)
+	b = append(b, c.keyID[:]...)
 	b = append(b, nonce[:]...)
 	flags := byte(0)
 	if t.Skip {

@@ -89,6 +89,8 @@ func Run(t *testing.T, open NewStore) {
 		{"ExtendedProperties", testExtendedProperties},
 		{"PartsDelta", testPartsDelta},
 		{"PartsDeleted", testPartsDeleted},
+		{"CardNames", testCardNames},
+		{"ContactsPosition", testContactsPosition},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -328,7 +328,7 @@ ON CONFLICT (scope, kind) DO UPDATE SET rev = CASE WHEN excluded.rev > floors.re
 			k, _ := res.RowsAffected()
 			n += int(k)
 		}
-		return nil
+		return s.pruneCardNames(ctx, tx)
 	})
 	return n, err
 }

@@ -91,6 +91,12 @@ func (s *Store) CountContacts(ctx context.Context, mb contactgraph.Mailbox, fold
 
 // CreateContact implements contactgraph.Store.
 func (s *Store) CreateContact(ctx context.Context, mb contactgraph.Mailbox, folderID string, in contactgraph.ContactInput) (*contactgraph.Contact, error) {
+	return s.createContact(ctx, mb, folderID, "", in)
+}
+
+// createContact creates a contact, named name in its folder when name is
+// not empty (see CreateNamedContact).
+func (s *Store) createContact(ctx context.Context, mb contactgraph.Mailbox, folderID, name string, in contactgraph.ContactInput) (*contactgraph.Contact, error) {
 	if raw, ok := in.Props["parentFolderId"]; ok {
 		var target string
 		if json.Unmarshal(raw, &target) == nil && target != "" && target != folderID {
@@ -108,6 +114,11 @@ func (s *Store) CreateContact(ctx context.Context, mb contactgraph.Mailbox, fold
 		}
 		c = contactgraph.ApplyContact(nil, in, folderID, s.Now())
 		c.Rev = rev
+		if name != "" {
+			if err := s.nameCard(ctx, tx, mb, folderID, name, c.ID); err != nil {
+				return err
+			}
+		}
 		if _, err := s.exec(ctx, tx, `INSERT INTO contacts (id, tenant_id, user_id, `+contactCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.ID, mb.TenantID, mb.UserID, c.FolderID, c.ChangeKey, c.Created.UnixMilli(), c.Modified.UnixMilli(), c.Rev, flag(c.AutoName), string(c.Doc)); err != nil {
 			return fmt.Errorf("create contact: %w", err)

@@ -221,6 +221,7 @@ func (s *Store) DeleteFolder(ctx context.Context, mb contactgraph.Mailbox, id st
 			for _, q := range append(deleteParts(`contact_id IN (SELECT id FROM contacts WHERE folder_id = ?)`),
 				`DELETE FROM contacts WHERE folder_id = ?`,
 				`DELETE FROM contact_emails WHERE folder_id = ?`,
+				`DELETE FROM card_names WHERE folder_id = ?`,
 				`DELETE FROM changes WHERE scope = ?`,
 				`DELETE FROM floors WHERE scope = ?`,
 				`DELETE FROM folders WHERE id = ?`,

@@ -230,7 +230,33 @@ CREATE TABLE contact_emails (
 	PRIMARY KEY (folder_id, address, contact_id)
 );
 `,
+	// 8: the names CardDAV clients give the cards they create (see
+	// contactgraph.CardStore). A row outlives its contact until the
+	// contact's tombstone in the folder is pruned, so a sync-collection
+	// reports a removal under the name the client knows; the primary key
+	// makes two concurrent creates of one name one contact. Names the
+	// first CardDAV increment kept in an extended property are copied.
+	`
+CREATE TABLE card_names (
+	folder_id  TEXT NOT NULL,
+	name       TEXT NOT NULL,
+	contact_id TEXT NOT NULL,
+	tenant_id  TEXT NOT NULL,
+	user_id    TEXT NOT NULL,
+	PRIMARY KEY (folder_id, name)
+);
+CREATE UNIQUE INDEX card_names_contact ON card_names (contact_id);
+CREATE INDEX card_names_mailbox ON card_names (tenant_id, user_id);
+INSERT INTO card_names (folder_id, name, contact_id, tenant_id, user_id)
+SELECT c.folder_id, p.value, p.contact_id, p.tenant_id, p.user_id
+FROM contact_ext_props p JOIN contacts c ON c.id = p.contact_id
+WHERE p.prop_key = 'String {00020329-0000-0000-c000-000000000046} Name contactgraph.carddav.href' AND p.multi = 0
+ON CONFLICT DO NOTHING;
+`,
 }
+
+// CardNamesMigration is the version that creates card_names.
+const CardNamesMigration = 8
 
 // EmailIndexMigration is the version that creates and fills contact_emails.
 const EmailIndexMigration = 7
