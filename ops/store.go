@@ -433,3 +433,27 @@ func (s *Store) QueryOrgContacts(ctx context.Context, tenantID string, q contact
 	defer s.observe("QueryOrgContacts", time.Now(), &err)
 	return s.Store.QueryOrgContacts(ctx, tenantID, q)
 }
+
+// CreateNamedContact implements contactgraph.Store.
+func (s *Store) CreateNamedContact(ctx context.Context, mb contactgraph.Mailbox, folderID, name string, in contactgraph.ContactInput) (v *contactgraph.Contact, err error) {
+	defer s.observe("CreateNamedContact", time.Now(), &err)
+	return s.Store.CreateNamedContact(ctx, mb, folderID, name, in)
+}
+
+// NamedContact implements contactgraph.Store.
+func (s *Store) NamedContact(ctx context.Context, mb contactgraph.Mailbox, folderID, name string) (v *contactgraph.Contact, err error) {
+	defer s.observe("NamedContact", time.Now(), &err)
+	return s.Store.NamedContact(ctx, mb, folderID, name)
+}
+
+// CardNames implements contactgraph.Store.
+func (s *Store) CardNames(ctx context.Context, mb contactgraph.Mailbox, folderID string, ids []string) (v map[string]string, err error) {
+	defer s.observe("CardNames", time.Now(), &err)
+	return s.Store.CardNames(ctx, mb, folderID, ids)
+}
+
+// ContactsPosition implements contactgraph.Store.
+func (s *Store) ContactsPosition(ctx context.Context, mb contactgraph.Mailbox, folderID string, atOrBelow int64) (v contactgraph.Position, err error) {
+	defer s.observe("ContactsPosition", time.Now(), &err)
+	return s.Store.ContactsPosition(ctx, mb, folderID, atOrBelow)
+}
