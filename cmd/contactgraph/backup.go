@@ -18,7 +18,7 @@ import (
 func (m *Main) backup(ctx context.Context, args []string) error {
 	flags := flag.NewFlagSet("backup", flag.ContinueOnError)
 	db := flags.String("db", m.env("DB", "contactgraph.db"), "the SQLite database to copy (env CONTACTGRAPH_DB)")
-	out := flags.String("out", "", "the file to write the copy to; it must not exist")
+	out := flags.String("out", m.env("BACKUP_OUT", ""), "the file to write the copy to; it must not exist (env CONTACTGRAPH_BACKUP_OUT)")
 	if err := m.parseFlags(flags, args); err != nil {
 		return err
 	}

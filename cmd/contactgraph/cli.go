@@ -54,6 +54,13 @@ func (m *Main) printUsage(fs *flag.FlagSet) {
 	fs.SetOutput(io.Discard)
 }
 
+// envBool reports whether the environment variable CONTACTGRAPH_<name> is
+// "true" or "1".
+func (m *Main) envBool(name string) bool {
+	v := m.env(name, "")
+	return v == "true" || v == "1"
+}
+
 // buildCommit, when set at link time (-ldflags "-X main.buildCommit=..."),
 // is the commit --version prints for a binary built without version
 // control information (a container build from a source tree without .git).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -78,5 +79,19 @@ func TestDBTimeoutFlag(t *testing.T) {
 	}
 	if _, err = m.serveFlags([]string{"--db-timeout", "0s"}); err == nil {
 		t.Fatal("--db-timeout 0s accepted")
+	}
+}
+
+// TestCreateFromEnvironment: CONTACTGRAPH_CREATE=1 is --create.
+func TestCreateFromEnvironment(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "new.db")
+	env := map[string]string{}
+	m := &Main{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, Getenv: func(k string) string { return env[k] }}
+	if err := m.Run(context.Background(), []string{"token", "--db", db, "--user", "a@contoso.com"}); !errors.Is(err, errNoDatabase) {
+		t.Fatalf("token on a missing database: %v, want errNoDatabase", err)
+	}
+	env["CONTACTGRAPH_CREATE"] = "1"
+	if err := m.Run(context.Background(), []string{"token", "--db", db, "--user", "a@contoso.com"}); err != nil {
+		t.Fatalf("token with CONTACTGRAPH_CREATE=1: %v", err)
 	}
 }

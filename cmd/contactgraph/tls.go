@@ -77,7 +77,7 @@ func (m *Main) cert(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("cert", flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
 	db := fs.String("db", m.env("DB", "contactgraph.db"), "database (env CONTACTGRAPH_DB)")
-	create := fs.Bool("create", false, "create the database if it does not exist")
+	create := fs.Bool("create", m.envBool("CREATE"), "create the database if it does not exist (env CONTACTGRAPH_CREATE)")
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
 	}

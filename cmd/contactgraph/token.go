@@ -26,7 +26,7 @@ func (m *Main) token(ctx context.Context, args []string) error {
 	scopes := fs.String("scopes", "Contacts.ReadWrite", "delegated permissions, space-separated (with --user)")
 	roles := fs.String("roles", "", "application permissions, space-separated (with --app)")
 	ttl := fs.Duration("ttl", time.Hour, "lifetime")
-	create := fs.Bool("create", false, "create the database if it does not exist")
+	create := fs.Bool("create", m.envBool("CREATE"), "create the database if it does not exist (env CONTACTGRAPH_CREATE)")
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
 	}
