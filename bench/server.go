@@ -96,7 +96,7 @@ func (b *binary) seed(ctx context.Context, db, tenant, user, folder string, n in
 
 // token mints a delegated Contacts.ReadWrite token for user.
 func (b *binary) token(ctx context.Context, db, tenant, user string) (string, error) {
-	out, err := b.run(ctx, "token", "--db", db, "--tenant", tenant, "--user", user, "--scopes", "Contacts.ReadWrite", "--ttl", "24h")
+	out, err := b.run(ctx, "token", "--db", db, "--create", "--tenant", tenant, "--user", user, "--scopes", "Contacts.ReadWrite", "--ttl", "24h") // before the server starts: the database may be new
 	if err != nil {
 		return "", err
 	}

@@ -39,6 +39,28 @@
 //     to three receivers in the test process (see below); meanwhile a
 //     server is killed with SIGKILL and restarted several times (with two
 //     replicas, the other keeps serving and sending).
+//   - TestOutagePostgres, TestOutageSQLiteDiskFull, TestOutageSQLiteReadOnly
+//     (outage_test.go): a server on a database the test makes fail, with
+//     --db-timeout 2s: a PostgreSQL cluster of the test's own (package
+//     internal/pgcluster: initdb and pg_ctl on a temporary directory and
+//     port, never the shared server) stopped, crashed and frozen with
+//     SIGSTOP; a SQLite file on a small tmpfs that the test fills; one on
+//     an ext4 image that an injected error turns read-only (package
+//     internal/faultfs). Every request is answered 503 with Retry-After
+//     and a Graph error body within the timeout, writes leave nothing
+//     behind, and the server serves again by itself once the database is
+//     back (the read-only disk: after a remount and a restart). They need
+//     root for mount and runuser; without it they skip with the reason,
+//     and fail instead under CONTACTGRAPH_TEST_OUTAGES=require (CI).
+//   - TestBackupRestore (SQLite; PostgreSQL with pg_dump and pg_restore on a
+//     cluster of its own): a backup taken while writers run, restored as a
+//     new server: a deltaLink from before the backup catches up, one from
+//     after it is refused with 410 resyncRequired.
+//   - TestCLIHelp, TestCLIVersion, TestCLIDatabases (cli_test.go): exit
+//     statuses and output of the binary: one usage for -h, a wrong flag's
+//     error once, --version, token and cert refusing a missing database
+//     unless --create, plain sentences for a missing directory and a port
+//     in use with no file created.
 //
 // Every delta page a client receives is checked on the wire: a JSON
 // object with a "value" array and exactly one of @odata.nextLink and

@@ -19,9 +19,15 @@ const migrationLock int64 = 0x636772617068
 // several processes starting at once one applies them, the others wait
 // for it and then find nothing to do. Each applied migration is recorded
 // in schema_migrations. A database whose schema is newer than this build
-// is refused. When schema is set it is created if missing.
+// is refused. When schema is set it is created if missing. The migration
+// runs without statement_timeout.
 func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		// A migration of a large database may take longer than the
+		// statement_timeout of the store's sessions (Options.Timeout).
+		if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
 			return fmt.Errorf("migrate: lock: %w", err)
 		}

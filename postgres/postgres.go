@@ -5,6 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/contactgraph/contactgraph"
@@ -26,6 +32,19 @@ type Options struct {
 	// Logf, when set, receives a line each time Listen loses its
 	// connection or fails to make one.
 	Logf func(format string, args ...any)
+	// Timeout, when positive, bounds every store operation (see
+	// sqlstore.Store.Timeout): past it the call fails with
+	// contactgraph.EUnavailable. It is also the server's
+	// statement_timeout and idle_in_transaction_session_timeout of the
+	// store's sessions, unless the DSN sets them, so that a statement or
+	// transaction the store gave up on (a network partition) does not
+	// hold locks on the server; and the connect timeout, unless the DSN
+	// sets connect_timeout.
+	Timeout time.Duration
+	// MustExist refuses a database without the store's tables (no
+	// contactgraph process ever started on it) with an error wrapping
+	// fs.ErrNotExist, instead of creating them.
+	MustExist bool
 }
 
 // DB is a contactgraph store on a PostgreSQL database. It is safe for
@@ -54,9 +73,26 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	if opts.Schema != "" {
 		params["search_path"] = quoteIdent(opts.Schema)
 	}
+	if opts.Timeout > 0 {
+		ms := strconv.FormatInt(max(opts.Timeout.Milliseconds(), 1), 10)
+		for _, p := range []string{"statement_timeout", "idle_in_transaction_session_timeout"} {
+			if _, set := params[p]; !set {
+				params[p] = ms
+			}
+		}
+		if cfg.ConnConfig.ConnectTimeout == 0 {
+			cfg.ConnConfig.ConnectTimeout = opts.Timeout
+		}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if opts.MustExist {
+		if err := mustExist(ctx, pool, opts.Schema); err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("postgres: %w", err)
+		}
 	}
 	if err := migrate(ctx, pool, opts.Schema); err != nil {
 		pool.Close()
@@ -64,6 +100,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	}
 	db := stdlib.OpenDBFromPool(pool)
 	s := sqlstore.New(db, db, dialect{}, opts.Now)
+	s.Timeout = opts.Timeout
 	s.ReadIsolation = sql.LevelRepeatableRead
 	s.WakeQuery, s.WakeArgs = wakeQuery, []any{opts.Schema}
 	return &DB{Store: s, pool: pool, schema: opts.Schema, logf: opts.Logf}, nil
@@ -111,4 +148,57 @@ const uniqueViolation = "23505"
 func (dialect) IsUniqueViolation(err error) bool {
 	var e *pgconn.PgError
 	return errors.As(err, &e) && e.Code == uniqueViolation
+}
+
+// IsUnavailable reports whether err says the server cannot serve now: an
+// SQLSTATE of a condition that passes (see unavailableState), a failed
+// connection attempt, a timeout, a connection found closed before use
+// (pgconn's SafeToRetry errors), or a connection that broke (a network
+// error, EOF in the middle of a message). An error the server reported is
+// judged by its SQLSTATE alone, also when it ended a connection attempt:
+// a wrong password (28P01) or a missing database (3D000) is not an outage.
+func (dialect) IsUnavailable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return unavailableState(pe.Code)
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || pgconn.Timeout(err) || pgconn.SafeToRetry(err) ||
+		errors.Is(err, pgconn.ErrConnClosed) || errors.As(err, &ne) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE)
+}
+
+// unavailableState reports whether an SQLSTATE names a condition of the
+// server rather than of the statement: class 08 (connection exception),
+// class 53 (insufficient resources: disk full, out of memory, too many
+// connections), 57P01..57P05 (admin or crash shutdown, cannot connect now,
+// database dropped, idle session timeout), 57014 (query_canceled: the
+// statement_timeout fired) and 25006 (read_only_sql_transaction: a
+// standby, or a primary made read-only).
+func unavailableState(code string) bool {
+	switch {
+	case strings.HasPrefix(code, "08"), strings.HasPrefix(code, "53"), strings.HasPrefix(code, "57P"):
+		return true
+	}
+	return code == "57014" || code == "25006"
+}
+
+// mustExist checks that the database holds a contactgraph store: its
+// schema_migrations table, in schema when one is given. Its absence is an
+// error wrapping fs.ErrNotExist.
+func mustExist(ctx context.Context, pool *pgxpool.Pool, schema string) error {
+	table := "schema_migrations"
+	if schema != "" {
+		table = quoteIdent(schema) + "." + table
+	}
+	var found bool
+	if err := pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, table).Scan(&found); err != nil {
+		return err
+	}
+	if !found {
+		return fmt.Errorf("no contactgraph store in this database (%s): %w", table, fs.ErrNotExist)
+	}
+	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"runtime"
 	"strconv"
 	"time"
@@ -29,6 +30,13 @@ type Options struct {
 	Now      func() time.Time // the clock; nil for time.Now
 	SyncFull bool             // fsync every commit (synchronous=FULL)
 	Readers  int              // reader connections; 0 for a default
+	// Timeout, when positive, bounds every store operation (see
+	// sqlstore.Store.Timeout), waits for the file's lock included: past
+	// it the call fails with contactgraph.EUnavailable.
+	Timeout time.Duration
+	// MustExist refuses a file that does not exist with an error wrapping
+	// fs.ErrNotExist, instead of creating it.
+	MustExist bool
 }
 
 // cacheKiB is each connection's page cache. Memory grows with it times the
@@ -44,9 +52,14 @@ type DB struct {
 
 var _ contactgraph.Store = (*DB)(nil)
 
-// Open opens (creating if needed) the database at path and applies the
-// schema migrations it lacks.
+// Open opens (creating if needed, unless Options.MustExist) the database
+// at path and applies the schema migrations it lacks.
 func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	if opts.MustExist {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
+	}
 	sync := "NORMAL"
 	if opts.SyncFull {
 		sync = "FULL"
@@ -58,6 +71,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		}
 		if extra != "" {
 			v.Add("_txlock", extra)
+		}
+		if opts.MustExist {
+			v.Add("mode", "rw") // never create the file
 		}
 		return "file:" + path + "?" + v.Encode()
 	}
@@ -86,6 +102,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	read.SetMaxIdleConns(n)
 	read.SetConnMaxIdleTime(0)
 	st := sqlstore.New(write, read, dialect{}, opts.Now)
+	st.Timeout = opts.Timeout
 	st.GroupCommit() // one writer connection: concurrent writes share commits
 	return &DB{Store: st, Path: path}, nil
 }
@@ -160,4 +177,22 @@ func (dialect) IsUniqueViolation(err error) bool {
 	}
 	c := e.Code()
 	return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+// IsUnavailable reports whether err is a SQLite error whose primary result
+// code says the file cannot be used now: SQLITE_FULL (disk or quota full),
+// SQLITE_READONLY (a read-only file or mount), SQLITE_IOERR, SQLITE_BUSY
+// and SQLITE_LOCKED (locked past the busy timeout), SQLITE_CANTOPEN,
+// SQLITE_NOMEM, SQLITE_PROTOCOL and SQLITE_INTERRUPT.
+func (dialect) IsUnavailable(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code() & 0xff { // the primary code of an extended one
+	case sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED,
+		sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_PROTOCOL, sqlite3.SQLITE_INTERRUPT:
+		return true
+	}
+	return false
 }

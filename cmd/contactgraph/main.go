@@ -7,6 +7,10 @@
 //	contactgraph seed    generate realistic data sets
 //	contactgraph sync    mirror a delta collection into a local file, once,
 //	                     periodically, or (--listen) on change notifications
+//	contactgraph backup  copy a SQLite database while servers use it
+//
+// -h or --help prints a command's usage and exits 0; --version prints the
+// module version and commit of the binary.
 package main
 
 import (
@@ -25,7 +29,10 @@ func main() {
 	defer stop()
 	m := &Main{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
 	if err := m.Run(ctx, os.Args[1:]); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0) // the usage asked for is printed
+		}
+		if !errors.Is(err, errUsage) {
 			fmt.Fprintln(os.Stderr, "contactgraph:", err)
 		}
 		os.Exit(2)
@@ -57,15 +64,18 @@ commands:
   sync    mirror a Graph delta collection into a local file (--listen: on change notifications)
   receive a webhook receiver that prints the change notifications it gets
   app-password  print a new app password for a user's CardDAV sign-in (HTTP Basic)
+  backup  write a consistent copy of a SQLite database while servers use it
 
-Run 'contactgraph <command> -h' for a command's flags.
+Run 'contactgraph <command> -h' for a command's flags, 'contactgraph --version' for the version.
 `
 
-// Run runs the command named by args[0].
+// Run runs the command named by args[0]. It returns flag.ErrHelp after
+// printing the help asked for (-h, --help), and errUsage after printing the
+// usage to standard error for a call without a command.
 func (m *Main) Run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		fmt.Fprint(m.Stderr, usage)
-		return flag.ErrHelp
+		return errUsage
 	}
 	switch args[0] {
 	case "serve":
@@ -82,12 +92,16 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.receive(ctx, args[1:])
 	case "app-password":
 		return m.appPassword(ctx, args[1:])
+	case "backup":
+		return m.backup(ctx, args[1:])
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil
+	case "--version", "-version", "version":
+		_, err := fmt.Fprintln(m.Stdout, version())
+		return err
 	}
-	fmt.Fprint(m.Stderr, usage)
-	return fmt.Errorf("unknown command %q", args[0])
+	return fmt.Errorf("unknown command %q (run 'contactgraph -h' for the commands)", args[0])
 }
 
 // env returns the environment variable CONTACTGRAPH_<name>, or def.

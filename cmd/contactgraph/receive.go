@@ -24,7 +24,7 @@ func (m *Main) receive(ctx context.Context, args []string) error {
 	state := fs.String("client-state", "", "accept only notifications with this clientState (others are counted and dropped)")
 	count := fs.Int("count", 0, "exit after this many notification items (0: run until interrupted)")
 	wait := fs.Duration("timeout", 0, "exit with an error if --count items have not arrived after this long (0: wait forever)")
-	if err := fs.Parse(args); err != nil {
+	if err := m.parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
@@ -28,11 +26,17 @@ func (m *Main) seed(ctx context.Context, args []string) error {
 	orgContacts := fs.Int("org-contacts", 0, "org contacts to create in the tenant")
 	batch := fs.Int("batch", 10000, "objects per transaction")
 	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "random seed (the same seed gives the same data)")
-	if err := fs.Parse(args); err != nil {
+	if err := m.parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *contacts < 0 || *orgContacts < 0 || *batch < 1 {
 		return errors.New("seed: counts must not be negative and --batch must be positive")
+	}
+	if *contacts == 0 && *orgContacts == 0 {
+		return errors.New("seed: nothing to create: give --contacts N, --org-contacts N or both")
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("seed: unexpected argument %q", fs.Arg(0))
 	}
 	store, err := openStore(ctx, *db, slog.New(slog.NewTextHandler(m.Stderr, nil)))
 	if err != nil {
@@ -124,29 +128,3 @@ func ensureFolder(ctx context.Context, store contactgraph.Store, mb contactgraph
 }
 
 func equalFold(a, b string) bool { return strings.EqualFold(a, b) }
-
-// progress returns a function that draws a progress bar on a terminal
-// (standard error), and draws nothing elsewhere.
-func (m *Main) progress(what string, total int) func(done int) {
-	f, ok := m.Stderr.(*os.File)
-	if !ok || !isTerminal(f) {
-		return func(int) {}
-	}
-	start := time.Now()
-	return func(done int) {
-		const width = 30
-		filled := width * done / max(total, 1)
-		rate := float64(done) / max(time.Since(start).Seconds(), 1e-9)
-		fmt.Fprintf(f, "\r%-12s [%s%s] %d/%d  %.0f/s ", what, repeat('#', filled), repeat('.', width-filled), done, total, rate)
-		if done >= total {
-			io.WriteString(f, "\n")
-		}
-	}
-}
-
-func repeat(c byte, n int) string { return strings.Repeat(string(c), max(n, 0)) }
-
-func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}

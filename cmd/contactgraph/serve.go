@@ -20,8 +20,6 @@ import (
 	"github.com/contactgraph/contactgraph/graphapi"
 	"github.com/contactgraph/contactgraph/notify"
 	"github.com/contactgraph/contactgraph/ops"
-	"github.com/contactgraph/contactgraph/postgres"
-	"github.com/contactgraph/contactgraph/sqlite"
 )
 
 // serveConfig is the configuration of serve: defaults, then environment
@@ -29,6 +27,7 @@ import (
 type serveConfig struct {
 	Addr          string
 	DB            string
+	DBTimeout     time.Duration
 	TLS           bool
 	Cert, Key     string
 	PublicURL     string
@@ -58,6 +57,7 @@ func (m *Main) serveFlags(args []string) (serveConfig, error) {
 	fs.SetOutput(m.Stderr)
 	fs.StringVar(&c.Addr, "addr", m.env("ADDR", "127.0.0.1:8080"), "listen address (env CONTACTGRAPH_ADDR)")
 	fs.StringVar(&c.DB, "db", m.env("DB", "contactgraph.db"), "SQLite file, or a postgres:// URL (env CONTACTGRAPH_DB)")
+	fs.DurationVar(&c.DBTimeout, "db-timeout", envDuration(m, "DB_TIMEOUT", defaultDBTimeout), "longest a store operation may take before the request is answered 503 (env CONTACTGRAPH_DB_TIMEOUT)")
 	fs.BoolVar(&c.TLS, "tls", m.env("TLS", "") == "true" || m.env("TLS", "") == "1", "serve HTTPS with a self-signed certificate kept in the database (env CONTACTGRAPH_TLS)")
 	fs.StringVar(&c.Cert, "cert", m.env("CERT", ""), "TLS certificate file, with --key (env CONTACTGRAPH_CERT)")
 	fs.StringVar(&c.Key, "key", m.env("KEY", ""), "TLS private key file (env CONTACTGRAPH_KEY)")
@@ -79,7 +79,7 @@ func (m *Main) serveFlags(args []string) (serveConfig, error) {
 	cors := fs.String("cors-origins", m.env("CORS_ORIGINS", ""), "comma-separated browser origins allowed to call the server (CORS), such as https://app.example.com,http://localhost:5173, or * for any (env CONTACTGRAPH_CORS_ORIGINS)")
 	m.notifyFlags(fs, &c.Notify)
 	m.opsFlags(fs, &c.Ops)
-	if err := fs.Parse(args); err != nil {
+	if err := m.parseFlags(fs, args); err != nil {
 		return c, err
 	}
 	if err := c.Ops.check(); err != nil {
@@ -112,6 +112,9 @@ func (m *Main) serveFlags(args []string) (serveConfig, error) {
 	if c.MaxPageSize < 1 {
 		return c, errors.New("serve: --max-page-size must be at least 1")
 	}
+	if c.DBTimeout <= 0 {
+		return c, errors.New("serve: --db-timeout must be positive")
+	}
 	return c, nil
 }
 
@@ -129,25 +132,6 @@ func envDuration(m *Main, name string, def time.Duration) time.Duration {
 	return def
 }
 
-// openStore opens the store a --db value names: a postgres:// or
-// postgresql:// URL is a PostgreSQL database, anything else a SQLite file.
-func openStore(ctx context.Context, db string, logger *slog.Logger) (contactgraph.Store, error) {
-	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
-		s, err := postgres.Open(ctx, db, postgres.Options{Logf: func(format string, args ...any) {
-			logger.Warn(fmt.Sprintf(format, args...))
-		}})
-		if err != nil {
-			return nil, err
-		}
-		return s, nil
-	}
-	s, err := sqlite.Open(ctx, db, sqlite.Options{})
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
 func (m *Main) serve(ctx context.Context, args []string) error {
 	cfg, err := m.serveFlags(args)
 	if err != nil {
@@ -157,9 +141,15 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, cfg.DB, logger)
+	// Listen first: a port in use fails before any database file exists.
+	ln, err := listen(cfg.Addr)
 	if err != nil {
 		return err
+	}
+	defer ln.Close()
+	store, err := openStoreWith(ctx, cfg.DB, logger, storeOptions{Timeout: cfg.DBTimeout})
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
 	}
 	defer store.Close()
 	o, err := newOperations(store, cfg.Ops, logger)
@@ -220,10 +210,6 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	dav, err := carddav.New(carddav.Config{Store: store, Bearer: authn, Basic: auth.AppPasswords{Store: store},
 		Retention: cfg.Retention, RoundLifetime: cfg.RoundLifetime, Logger: logger})
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
@@ -318,7 +304,11 @@ func (m *Main) pruneLoop(ctx context.Context, store contactgraph.Store, cfg serv
 			PurgeDeleted: now.Add(-cfg.PurgeAfter),
 		})
 		if err != nil && ctx.Err() == nil {
-			logger.Error("prune", "err", err)
+			level := slog.LevelError
+			if contactgraph.ErrorCode(err) == contactgraph.EUnavailable {
+				level = slog.LevelWarn // a database outage: the next run tries again
+			}
+			logger.Log(ctx, level, "prune", "err", err)
 		} else if n > 0 {
 			logger.Info("pruned expired history", "entries", n)
 		}

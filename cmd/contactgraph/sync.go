@@ -40,8 +40,11 @@ func (m *Main) sync(ctx context.Context, args []string) error {
 	every := fs.Duration("every", 0, "keep running, one round per interval (0: one round, then exit)")
 	var lc listenConfig
 	lc.flags(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := m.parseFlags(fs, args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("sync: unexpected argument %q", fs.Arg(0))
 	}
 	if err := lc.check(fs, *every); err != nil {
 		return err
@@ -105,10 +108,13 @@ type syncRun struct {
 
 // round brings the mirror up to date from the saved deltaLink (a full
 // round, after a reset, when there is none), saves the state file and
-// prints one line. On error nothing is saved.
+// prints one line. On error nothing is saved. A round that takes more
+// than a second shows its progress on a terminal.
 func (r *syncRun) round(ctx context.Context) error {
 	start := time.Now()
+	r.mirror.progress = r.m.counter("sync: changes applied")
 	link, err := r.c.Sync(ctx, r.url, r.st.DeltaLink, r.mirror)
+	r.mirror.progress.done()
 	if err != nil {
 		return fmt.Errorf("sync: %w", err)
 	}
@@ -127,6 +133,7 @@ func (r *syncRun) round(ctx context.Context) error {
 type countingMirror struct {
 	*client.MapMirror
 	applied, resets int
+	progress        *counter // of the round under way; nil draws nothing
 }
 
 func (c *countingMirror) Reset() error {
@@ -136,6 +143,9 @@ func (c *countingMirror) Reset() error {
 
 func (c *countingMirror) Apply(it client.Item) error {
 	c.applied++
+	if c.progress != nil {
+		c.progress.add(1)
+	}
 	return c.MapMirror.Apply(it)
 }
 

@@ -71,17 +71,22 @@ func selfSigned() ([]byte, error) {
 }
 
 // cert prints the self-signed certificate of serve --tls, so that clients
-// can trust it (curl --cacert, NODE_EXTRA_CA_CERTS).
+// can trust it (curl --cacert, NODE_EXTRA_CA_CERTS). A database that does
+// not exist is refused unless --create.
 func (m *Main) cert(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("cert", flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
 	db := fs.String("db", m.env("DB", "contactgraph.db"), "database (env CONTACTGRAPH_DB)")
-	if err := fs.Parse(args); err != nil {
+	create := fs.Bool("create", m.envBool("CREATE"), "create the database if it does not exist (env CONTACTGRAPH_CREATE)")
+	if err := m.parseFlags(fs, args); err != nil {
 		return err
 	}
-	store, err := openStore(ctx, *db, slog.New(slog.NewTextHandler(m.Stderr, nil)))
+	if fs.NArg() > 0 {
+		return fmt.Errorf("cert: unexpected argument %q", fs.Arg(0))
+	}
+	store, err := openStoreWith(ctx, *db, slog.New(slog.NewTextHandler(m.Stderr, nil)), storeOptions{MustExist: !*create})
 	if err != nil {
-		return err
+		return noDatabaseHint("cert", *db, err)
 	}
 	defer store.Close()
 	pair, err := store.Secret(ctx, tlsSecret, selfSigned)

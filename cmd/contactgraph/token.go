@@ -13,7 +13,9 @@ import (
 )
 
 // token prints a signed access token, signed with the key kept in the
-// database so that a server on the same database accepts it.
+// database so that a server on the same database accepts it. A database
+// that does not exist is refused (a token signed with a key nobody serves
+// is useless) unless --create.
 func (m *Main) token(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
@@ -24,8 +26,12 @@ func (m *Main) token(ctx context.Context, args []string) error {
 	scopes := fs.String("scopes", "Contacts.ReadWrite", "delegated permissions, space-separated (with --user)")
 	roles := fs.String("roles", "", "application permissions, space-separated (with --app)")
 	ttl := fs.Duration("ttl", time.Hour, "lifetime")
-	if err := fs.Parse(args); err != nil {
+	create := fs.Bool("create", m.envBool("CREATE"), "create the database if it does not exist (env CONTACTGRAPH_CREATE)")
+	if err := m.parseFlags(fs, args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("token: unexpected argument %q", fs.Arg(0))
 	}
 	if (*user == "") == (*app == "") {
 		return errors.New("token: give exactly one of --user and --app")
@@ -39,9 +45,9 @@ func (m *Main) token(ctx context.Context, args []string) error {
 			return errors.New("token: an app token needs --roles")
 		}
 	}
-	store, err := openStore(ctx, *db, slog.New(slog.NewTextHandler(m.Stderr, nil)))
+	store, err := openStoreWith(ctx, *db, slog.New(slog.NewTextHandler(m.Stderr, nil)), storeOptions{MustExist: !*create})
 	if err != nil {
-		return err
+		return noDatabaseHint("token", *db, err)
 	}
 	defer store.Close()
 	issuer, err := auth.NewLocal(ctx, store, auth.LocalOptions{})

@@ -220,7 +220,7 @@ class Server {
   // new database: well-formed, but no key the server trusts.
   async foreignToken(tenant, upn, scopes = "Contacts.ReadWrite") {
     const other = path.join(this.dir, "other.db");
-    const out = await run(this.bin, ["token", "--db", other, "--tenant", tenant, "--user", upn, "--scopes", scopes], {
+    const out = await run(this.bin, ["token", "--db", other, "--create", "--tenant", tenant, "--user", upn, "--scopes", scopes], {
       cwd: this.dir,
     });
     return out.trim();

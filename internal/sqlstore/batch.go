@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
+
+	"github.com/contactgraph/contactgraph"
 )
 
 // batcher is group commit for a single-writer database (SQLite): writes
@@ -28,7 +31,21 @@ type job struct {
 	ctx  context.Context
 	fn   func(tx *conn) error
 	errc chan error
+	// state is jobQueued until the loop starts the job (jobStarted) or the
+	// caller, its context done, gives up on it first (jobAbandoned).
+	state atomic.Int32
 }
+
+// States of a job.
+const (
+	jobQueued int32 = iota
+	jobStarted
+	jobAbandoned
+)
+
+// start marks the job started unless its caller abandoned it, and reports
+// whether it may run. A job runs at most once.
+func (j *job) start() bool { return j.state.CompareAndSwap(jobQueued, jobStarted) }
 
 // maxBatch bounds one group commit, so that a long queue still commits
 // often and no single transaction grows large.
@@ -42,7 +59,10 @@ func newBatcher(s *Store) *batcher {
 }
 
 // do runs fn in a group-committed transaction and returns its error, or
-// the commit's. It returns ctx's error if ctx ends before fn ran.
+// the commit's. It returns ctx's error if ctx ends before fn started: a
+// write that waits in the queue past its deadline is never run. Once fn
+// has started, do waits for its outcome, which ctx bounds too (fn's
+// statements run under it, see savepoint).
 func (b *batcher) do(ctx context.Context, fn func(tx *conn) error) error {
 	j := &job{ctx: ctx, fn: fn, errc: make(chan error, 1)}
 	select {
@@ -52,7 +72,15 @@ func (b *batcher) do(ctx context.Context, fn func(tx *conn) error) error {
 	case <-b.stop:
 		return fmt.Errorf("store closed")
 	}
-	return <-j.errc // always answered: the loop drains the queue before it ends
+	select {
+	case err := <-j.errc: // always answered: the loop drains the queue before it ends
+		return err
+	case <-ctx.Done():
+		if j.state.CompareAndSwap(jobQueued, jobAbandoned) {
+			return ctx.Err()
+		}
+		return <-j.errc
+	}
 }
 
 func (b *batcher) close() {
@@ -90,37 +118,98 @@ func (b *batcher) loop() {
 	}
 }
 
-// run executes a batch in one transaction and answers every job.
+// run executes a batch and answers every job, in as few transactions as
+// the jobs allow: usually one.
+//
+// A job that fails with an error without a domain code (a driver error:
+// disk full, I/O error, a statement interrupted when its context ended, or
+// a panic) may have ended the whole transaction: SQLite rolls back a
+// transaction on such errors, and the savepoints of the jobs after it
+// would then run, and commit, in autocommit mode, each on its own, while
+// the batch's COMMIT fails. So such a job ends its transaction instead: it
+// is rolled back whole, the failed job gets its error, the jobs that ran
+// before it in the transaction get EUnavailable (rolled back with it: the
+// client may retry), and the jobs after it, not started, run in the next
+// transaction. A job's function runs at most once. Every transaction
+// settles at least one job, so run ends.
 func (b *batcher) run(batch []*job) {
+	for len(batch) > 0 {
+		batch = b.runTx(batch)
+	}
+}
+
+// runTx runs the jobs of batch in one transaction, answers those it
+// settles and returns those to run again.
+func (b *batcher) runTx(batch []*job) (again []*job) {
 	errs := make([]error, len(batch))
-	err := b.s.tx(context.Background(), b.s.writeStmts, false, func(tx *conn) error {
+	ran := make([]bool, len(batch))
+	broken := -1 // the job whose failure ended the transaction
+	ctx, cancel := b.s.bound(context.Background())
+	defer cancel()
+	err := b.s.runTx(ctx, b.s.writeStmts, false, func(tx *conn) error {
 		for i, j := range batch {
+			if !j.start() {
+				continue // abandoned by its caller: never run
+			}
 			if err := j.ctx.Err(); err != nil {
 				errs[i] = err
 				continue
 			}
-			errs[i] = b.savepoint(tx, j)
+			errs[i], ran[i] = b.savepoint(tx, j), true
+			if breaksTx(errs[i]) {
+				broken = i
+				return errs[i]
+			}
 		}
 		return nil
 	})
 	for i, j := range batch {
-		if errs[i] == nil {
-			errs[i] = err // the commit's error, if any
+		switch {
+		case j.state.Load() == jobAbandoned:
+			// its caller has returned
+		case broken >= 0 && i > broken:
+			again = append(again, j) // not started
+		case broken >= 0 && i < broken && ran[i] && errs[i] == nil:
+			j.errc <- &contactgraph.Error{Code: contactgraph.EUnavailable, Message: unavailableMessage,
+				Err: fmt.Errorf("rolled back with another write of its transaction, which failed: %w", errs[broken])}
+		case errs[i] != nil:
+			j.errc <- errs[i]
+		default:
+			j.errc <- err // the commit's error, if any
 		}
-		j.errc <- errs[i]
 	}
+	return again
+}
+
+// breaksTx reports whether a job's error may have ended the transaction
+// it ran in: any error but a domain one (not found, conflict, ...), which
+// the job's own statements decided on.
+func breaksTx(err error) bool {
+	if err == nil {
+		return false
+	}
+	c := contactgraph.ErrorCode(err)
+	return c == contactgraph.EInternal || c == contactgraph.EUnavailable
 }
 
 // savepoint runs one job inside a savepoint, rolling back to it when the
 // job fails (or panics: the panic is the job's error, not the server's).
+// The job's statements run under the job's context. A failure that may
+// have ended the transaction (breaksTx) is returned as it is: the caller
+// rolls the whole transaction back.
 func (b *batcher) savepoint(tx *conn, j *job) (err error) {
-	ctx := j.ctx
+	ctx, outer := j.ctx, tx.ctx
+	tx.ctx = ctx
+	defer func() { tx.ctx = outer }()
 	if _, err := tx.tx.ExecContext(ctx, "SAVEPOINT job"); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("write panicked: %v", r)
+		}
+		if breaksTx(err) {
+			return
 		}
 		if err != nil {
 			if _, rerr := tx.tx.ExecContext(context.Background(), "ROLLBACK TO job"); rerr != nil {

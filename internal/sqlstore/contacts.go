@@ -56,7 +56,9 @@ func (s *Store) contact(ctx context.Context, x querier, mb contactgraph.Mailbox,
 
 // Contact implements contactgraph.Store.
 func (s *Store) Contact(ctx context.Context, mb contactgraph.Mailbox, id string) (*contactgraph.Contact, error) {
-	return s.contact(ctx, s.rq(), mb, id)
+	ctx, end := s.op(ctx)
+	c, err := s.contact(ctx, s.rq(), mb, id)
+	return c, end(err)
 }
 
 // ListContacts implements contactgraph.Store.

@@ -26,7 +26,9 @@ func (s *Store) folder(ctx context.Context, x querier, mb contactgraph.Mailbox, 
 
 // Folder implements contactgraph.Store.
 func (s *Store) Folder(ctx context.Context, mb contactgraph.Mailbox, id string) (*contactgraph.Folder, error) {
-	return s.folder(ctx, s.rq(), mb, id)
+	ctx, end := s.op(ctx)
+	f, err := s.folder(ctx, s.rq(), mb, id)
+	return f, end(err)
 }
 
 // ListFolders implements contactgraph.Store.

@@ -81,12 +81,16 @@ func (s *Store) orgContact(ctx context.Context, x querier, tenantID, id string, 
 
 // OrgContact implements contactgraph.Store.
 func (s *Store) OrgContact(ctx context.Context, tenantID, id string) (*contactgraph.OrgContact, error) {
-	return s.orgContact(ctx, s.rq(), tenantID, id, false)
+	ctx, end := s.op(ctx)
+	o, err := s.orgContact(ctx, s.rq(), tenantID, id, false)
+	return o, end(err)
 }
 
 // DeletedOrgContact implements contactgraph.Store.
 func (s *Store) DeletedOrgContact(ctx context.Context, tenantID, id string) (*contactgraph.OrgContact, error) {
-	return s.orgContact(ctx, s.rq(), tenantID, id, true)
+	ctx, end := s.op(ctx)
+	o, err := s.orgContact(ctx, s.rq(), tenantID, id, true)
+	return o, end(err)
 }
 
 func (s *Store) listOrg(ctx context.Context, tenantID string, p contactgraph.Page, deleted bool) ([]*contactgraph.OrgContact, error) {
@@ -112,21 +116,26 @@ func (s *Store) listOrg(ctx context.Context, tenantID string, p contactgraph.Pag
 
 // ListOrgContacts implements contactgraph.Store.
 func (s *Store) ListOrgContacts(ctx context.Context, tenantID string, p contactgraph.Page) ([]*contactgraph.OrgContact, error) {
-	return s.listOrg(ctx, tenantID, p, false)
+	ctx, end := s.op(ctx)
+	list, err := s.listOrg(ctx, tenantID, p, false)
+	return list, end(err)
 }
 
 // DeletedOrgContacts implements contactgraph.Store.
 func (s *Store) DeletedOrgContacts(ctx context.Context, tenantID string, p contactgraph.Page) ([]*contactgraph.OrgContact, error) {
-	return s.listOrg(ctx, tenantID, p, true)
+	ctx, end := s.op(ctx)
+	list, err := s.listOrg(ctx, tenantID, p, true)
+	return list, end(err)
 }
 
 // CountOrgContacts implements contactgraph.Store.
 func (s *Store) CountOrgContacts(ctx context.Context, tenantID string) (int, error) {
 	var n int
+	ctx, end := s.op(ctx)
 	if err := s.queryRow(ctx, s.rq(), `SELECT COUNT(*) FROM org_contacts WHERE tenant_id = ? AND deleted_at IS NULL`, tenantID).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count org contacts: %w", err)
+		return 0, end(fmt.Errorf("count org contacts: %w", err))
 	}
-	return n, nil
+	return n, end(nil)
 }
 
 // saveOrg writes an org contact's row.
@@ -260,23 +269,29 @@ func (s *Store) purge(ctx context.Context, tx *conn, tenantID, id string) error 
 // purgeDeleted purges every org contact soft-deleted before cutoff, one
 // transaction per contact so that no tenant's counter is held for long.
 func (s *Store) purgeDeleted(ctx context.Context, before time.Time) (int, error) {
-	rows, err := s.query(ctx, s.rq(), `SELECT tenant_id, id FROM org_contacts WHERE deleted_at IS NOT NULL AND deleted_at < ?`, before.UnixMilli())
-	if err != nil {
-		return 0, fmt.Errorf("purge: %w", err)
-	}
 	type key struct{ tenant, id string }
 	var due []key
-	for rows.Next() {
-		var k key
-		if err := rows.Scan(&k.tenant, &k.id); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("purge: %w", err)
+	octx, end := s.op(ctx)
+	err := func() error {
+		rows, err := s.query(octx, s.rq(), `SELECT tenant_id, id FROM org_contacts WHERE deleted_at IS NOT NULL AND deleted_at < ?`, before.UnixMilli())
+		if err != nil {
+			return fmt.Errorf("purge: %w", err)
 		}
-		due = append(due, k)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("purge: %w", err)
+		defer rows.Close()
+		for rows.Next() {
+			var k key
+			if err := rows.Scan(&k.tenant, &k.id); err != nil {
+				return fmt.Errorf("purge: %w", err)
+			}
+			due = append(due, k)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("purge: %w", err)
+		}
+		return nil
+	}()
+	if err := end(err); err != nil {
+		return 0, err
 	}
 	n := 0
 	for _, k := range due {

@@ -91,6 +91,19 @@ type conn struct {
 	// queued says the transaction recorded outbox entries: the senders
 	// are woken after it commits.
 	queued bool
+	// ctx, when set, is the context every statement runs under, whatever
+	// context the caller passes: the operation's, bounded by the store's
+	// timeout (see Store.bound). Inside a transaction, callers pass the
+	// context of the Store method they serve, which lacks that bound.
+	ctx context.Context
+}
+
+// opCtx returns the context a statement runs under.
+func (x *conn) opCtx(ctx context.Context) context.Context {
+	if x.ctx != nil {
+		return x.ctx
+	}
+	return ctx
 }
 
 // stmt returns the cached statement of query, bound to the transaction if
@@ -108,6 +121,7 @@ func (x *conn) stmt(ctx context.Context, query string) (*sql.Stmt, bool) {
 }
 
 func (x *conn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx = x.opCtx(ctx)
 	if st, ok := x.stmt(ctx, query); ok {
 		return st.ExecContext(ctx, args...)
 	}
@@ -118,6 +132,7 @@ func (x *conn) ExecContext(ctx context.Context, query string, args ...any) (sql.
 }
 
 func (x *conn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx = x.opCtx(ctx)
 	if st, ok := x.stmt(ctx, query); ok {
 		return st.QueryContext(ctx, args...)
 	}
@@ -128,6 +143,7 @@ func (x *conn) QueryContext(ctx context.Context, query string, args ...any) (*sq
 }
 
 func (x *conn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx = x.opCtx(ctx)
 	if st, ok := x.stmt(ctx, query); ok {
 		return st.QueryRowContext(ctx, args...)
 	}

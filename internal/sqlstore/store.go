@@ -45,6 +45,11 @@ type Dialect interface {
 	Collate(x string) string
 	// Instr is a condition: the text needle occurs in the text hay.
 	Instr(hay, needle string) string
+	// IsUnavailable reports whether err, by the driver's error codes and
+	// types, says the database cannot serve now but may later: it is
+	// unreachable, shutting down, out of space, read-only or locked past
+	// the busy timeout. See Store.classify.
+	IsUnavailable(err error) bool
 }
 
 // Store implements contactgraph.Store on database/sql.
@@ -84,6 +89,12 @@ type Store struct {
 	// every replica when, and only if, the transaction commits.
 	WakeQuery string
 	WakeArgs  []any
+
+	// Timeout, when positive, bounds every store operation (one call of
+	// a Store method: its transaction, or its single statement): past it
+	// the operation's statements are cancelled, its transaction rolls back
+	// and the call fails with contactgraph.EUnavailable. Set it before use.
+	Timeout time.Duration
 
 	writeStmts, readStmts *stmts   // prepared statements of each pool
 	batch                 *batcher // group commit, when enabled
@@ -131,8 +142,18 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// tx runs fn in a transaction on the pool of c and commits when fn returns nil.
+// tx runs fn in a transaction on the pool of c and commits when fn returns
+// nil. The transaction and every statement fn runs on it are bounded by
+// s.Timeout; the error is classified (see classify).
 func (s *Store) tx(ctx context.Context, c *stmts, readOnly bool, fn func(tx *conn) error) error {
+	octx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.classify(ctx, s.runTx(octx, c, readOnly, fn))
+}
+
+// runTx is tx without its bound and classification: ctx is the
+// transaction's context, and the statements' (conn.ctx).
+func (s *Store) runTx(ctx context.Context, c *stmts, readOnly bool, fn func(tx *conn) error) error {
 	opts := &sql.TxOptions{ReadOnly: readOnly && c.db != s.Write}
 	if readOnly {
 		opts.Isolation = s.ReadIsolation
@@ -141,7 +162,7 @@ func (s *Store) tx(ctx context.Context, c *stmts, readOnly bool, fn func(tx *con
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	x := &conn{c: c, tx: t}
+	x := &conn{c: c, tx: t, ctx: ctx}
 	if err := fn(x); err != nil {
 		_ = t.Rollback()
 		return err
@@ -166,7 +187,9 @@ func (s *Store) tx(ctx context.Context, c *stmts, readOnly bool, fn func(tx *con
 
 func (s *Store) write(ctx context.Context, fn func(tx *conn) error) error {
 	if s.batch != nil {
-		return s.batch.do(ctx, fn)
+		octx, cancel := s.bound(ctx)
+		defer cancel()
+		return s.classify(ctx, s.batch.do(octx, fn))
 	}
 	return s.tx(ctx, s.writeStmts, false, fn)
 }
@@ -200,6 +223,12 @@ func notFound(what string) error {
 
 // Secret implements contactgraph.Store.
 func (s *Store) Secret(ctx context.Context, name string, gen func() ([]byte, error)) ([]byte, error) {
+	ctx, end := s.op(ctx)
+	v, err := s.secret(ctx, name, gen)
+	return v, end(err)
+}
+
+func (s *Store) secret(ctx context.Context, name string, gen func() ([]byte, error)) ([]byte, error) {
 	var v string
 	err := s.queryRow(ctx, s.rq(), `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v)
 	if err == nil {

@@ -120,11 +120,19 @@ func (s *Store) CreateSubscription(ctx context.Context, sub contactgraph.Subscri
 
 // Subscription implements contactgraph.SubscriptionStore.
 func (s *Store) Subscription(ctx context.Context, tenantID, id string) (contactgraph.Subscription, error) {
-	return s.readSubscription(ctx, s.rq(), tenantID, id)
+	ctx, end := s.op(ctx)
+	sub, err := s.readSubscription(ctx, s.rq(), tenantID, id)
+	return sub, end(err)
 }
 
 // ListSubscriptions implements contactgraph.SubscriptionStore.
 func (s *Store) ListSubscriptions(ctx context.Context, tenantID, appID, userID string, p contactgraph.Page) ([]contactgraph.Subscription, error) {
+	ctx, end := s.op(ctx)
+	list, err := s.listSubscriptions(ctx, tenantID, appID, userID, p)
+	return list, end(err)
+}
+
+func (s *Store) listSubscriptions(ctx context.Context, tenantID, appID, userID string, p contactgraph.Page) ([]contactgraph.Subscription, error) {
 	q := `SELECT doc FROM subscriptions WHERE tenant_id = ? AND app_id = ? AND id > ?`
 	args := []any{tenantID, appID, p.After}
 	if userID != "" {
@@ -447,8 +455,9 @@ func (s *Store) DropNotifications(ctx context.Context, owner string, keys []cont
 // OutboxDepth implements contactgraph.SubscriptionStore.
 func (s *Store) OutboxDepth(ctx context.Context) (int, error) {
 	var n int
+	ctx, end := s.op(ctx)
 	if err := s.queryRow(ctx, s.rq(), `SELECT COUNT(*) FROM outbox`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("outbox depth: %w", err)
+		return 0, end(fmt.Errorf("outbox depth: %w", err))
 	}
-	return n, nil
+	return n, end(nil)
 }

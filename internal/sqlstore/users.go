@@ -61,6 +61,12 @@ func (s *Store) raiseTenant(ctx context.Context, tx *conn, tenantID string, rev 
 
 // User implements contactgraph.Store.
 func (s *Store) User(ctx context.Context, tenantID, idOrUPN string) (contactgraph.User, error) {
+	ctx, end := s.op(ctx)
+	u, err := s.user(ctx, tenantID, idOrUPN)
+	return u, end(err)
+}
+
+func (s *Store) user(ctx context.Context, tenantID, idOrUPN string) (contactgraph.User, error) {
 	row := s.queryRow(ctx, s.rq(), `SELECT `+userCols+` FROM users WHERE tenant_id = ? AND (id = ? OR upn_key = ?)`,
 		tenantID, strings.ToLower(idOrUPN), strings.ToLower(idOrUPN))
 	u, err := scanUser(row)
@@ -75,6 +81,12 @@ func (s *Store) User(ctx context.Context, tenantID, idOrUPN string) (contactgrap
 
 // ListUsers implements contactgraph.Store.
 func (s *Store) ListUsers(ctx context.Context, tenantID string, p contactgraph.Page) ([]contactgraph.User, error) {
+	ctx, end := s.op(ctx)
+	list, err := s.listUsers(ctx, tenantID, p)
+	return list, end(err)
+}
+
+func (s *Store) listUsers(ctx context.Context, tenantID string, p contactgraph.Page) ([]contactgraph.User, error) {
 	rows, err := s.query(ctx, s.rq(), `SELECT `+userCols+` FROM users WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?`, tenantID, p.After, p.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
@@ -136,8 +148,7 @@ func (s *Store) DeleteUser(ctx context.Context, tenantID, id string) error {
 // EnsureMailbox implements contactgraph.Store.
 func (s *Store) EnsureMailbox(ctx context.Context, tenantID, userID, upn string) (contactgraph.Mailbox, error) {
 	mb := contactgraph.Mailbox{TenantID: tenantID, UserID: userID}
-	var root sql.NullString
-	err := s.queryRow(ctx, s.rq(), `SELECT root_id FROM users WHERE tenant_id = ? AND id = ?`, tenantID, userID).Scan(&root)
+	root, err := s.rootOf(ctx, tenantID, userID)
 	if err == nil && root.Valid {
 		mb.RootID = root.String
 		return mb, nil
@@ -174,8 +185,7 @@ func (s *Store) EnsureMailbox(ctx context.Context, tenantID, userID, upn string)
 // Mailbox implements contactgraph.Store.
 func (s *Store) Mailbox(ctx context.Context, tenantID, userID string) (contactgraph.Mailbox, error) {
 	mb := contactgraph.Mailbox{TenantID: tenantID, UserID: userID}
-	var root sql.NullString
-	err := s.queryRow(ctx, s.rq(), `SELECT root_id FROM users WHERE tenant_id = ? AND id = ?`, tenantID, userID).Scan(&root)
+	root, err := s.rootOf(ctx, tenantID, userID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return mb, contactgraph.Errorf(contactgraph.EUserNotFound, "The requested user '%s' is invalid.", userID)
 	}
@@ -192,6 +202,16 @@ func (s *Store) Mailbox(ctx context.Context, tenantID, userID string) (contactgr
 		return err
 	})
 	return mb, err
+}
+
+// rootOf reads the default folder of a user's mailbox, outside a
+// transaction: sql.ErrNoRows when there is no such user, a null string when
+// the mailbox has no default folder yet.
+func (s *Store) rootOf(ctx context.Context, tenantID, userID string) (sql.NullString, error) {
+	var root sql.NullString
+	ctx, end := s.op(ctx)
+	err := s.queryRow(ctx, s.rq(), `SELECT root_id FROM users WHERE tenant_id = ? AND id = ?`, tenantID, userID).Scan(&root)
+	return root, end(err)
 }
 
 // ensureRoot creates the mailbox's default folder unless it exists, and
