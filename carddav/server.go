@@ -320,13 +320,13 @@ func status(code contactgraph.Code) int {
 // writeError writes err as a plain-text answer with the status of its
 // code; an error without a code is logged and answered with a generic 500.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	code := contactgraph.ErrorCode(err)
-	st := status(code)
-	if st == http.StatusInternalServerError {
+	var dav *davError
+	isDAV := errors.As(err, &dav)
+	st := status(contactgraph.ErrorCode(err))
+	if st == http.StatusInternalServerError && !isDAV {
 		h.log.Error("carddav: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	var dav *davError
-	if errors.As(err, &dav) {
+	if isDAV {
 		w.Header().Set("Content-Type", "application/xml; charset=utf-8")
 		w.WriteHeader(dav.status)
 		fmt.Fprintf(w, `<?xml version="1.0" encoding="utf-8"?>`+"\n"+`<D:error xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav">%s</D:error>`, dav.elem)
