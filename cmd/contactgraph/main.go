@@ -7,6 +7,8 @@
 //	contactgraph seed    generate realistic data sets
 //	contactgraph sync    mirror a delta collection into a local file, once,
 //	                     periodically, or (--listen) on change notifications
+//	contactgraph import  read a .vcf file of many cards into a contact folder
+//	contactgraph export  write a contact folder, or the directory, as a .vcf file
 package main
 
 import (
@@ -57,6 +59,8 @@ commands:
   sync    mirror a Graph delta collection into a local file (--listen: on change notifications)
   receive a webhook receiver that prints the change notifications it gets
   app-password  print a new app password for a user's CardDAV sign-in (HTTP Basic)
+  import  read a .vcf file of many cards into a user's contact folder (all or nothing)
+  export  write a user's contact folder, or the tenant's directory, as a .vcf file
 
 Run 'contactgraph <command> -h' for a command's flags.
 `
@@ -82,6 +86,10 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.receive(ctx, args[1:])
 	case "app-password":
 		return m.appPassword(ctx, args[1:])
+	case "import":
+		return m.importVCF(ctx, args[1:])
+	case "export":
+		return m.exportVCF(ctx, args[1:])
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil
