@@ -197,11 +197,20 @@ func (h *Handler) proppatch(w http.ResponseWriter, r *http.Request, c *call) err
 // clients find it in the home set.
 func (h *Handler) mkcol(w http.ResponseWriter, r *http.Request, c *call) error {
 	segs := strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, Prefix), "/"), "/")
-	if len(segs) != 3 || segs[0] != c.p.UserID || segs[1] != "contacts" {
-		return &davError{status: http.StatusForbidden, elem: "<D:valid-resourcetype/>",
-			err: contactgraph.Errorf(contactgraph.EForbidden, "Address books are made in the home set, /dav/U/contacts/NAME/.")}
-	}
 	ctx := r.Context()
+	if len(segs) != 3 || segs[0] != c.p.UserID || segs[1] != "contacts" {
+		// Inside an address book (which holds no collections, RFC 6352
+		// §5.2) or elsewhere: 403; under a parent that does not exist: 409
+		// (RFC 4918 §9.3.1).
+		if len(segs) > 3 && segs[0] == c.p.UserID && segs[1] == "contacts" {
+			_, err := h.cfg.Store.Folder(ctx, c.mb, segs[2])
+			if len(segs) > 4 || (segs[2] != directoryName && (!contactgraph.ValidID(segs[2]) || contactgraph.ErrorCode(err) == contactgraph.ENotFound)) {
+				return contactgraph.Errorf(contactgraph.EConflict, "The parent collection does not exist.")
+			}
+		}
+		return &davError{status: http.StatusForbidden, elem: "<D:valid-resourcetype/>",
+			err: contactgraph.Errorf(contactgraph.EForbidden, "Address books are made in the home set, /dav/U/contacts/NAME/, and hold no collections.")}
+	}
 	if segs[2] == directoryName {
 		return methodNotAllowed()
 	}

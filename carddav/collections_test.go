@@ -52,6 +52,8 @@ func TestAddressBookCollections(t *testing.T) {
 	contains(t, body, "<C:addressbook-description/></D:prop><D:status>HTTP/1.1 403 Forbidden</D:status><D:error><D:cannot-modify-protected-property/>")
 	resp, body = e.do("MKCOL", e.book()+"nested/", mkcolBody)
 	want(t, resp, body, http.StatusForbidden)
+	resp, body = e.do("MKCOL", home+"missing/nested/", mkcolBody)
+	want(t, resp, body, http.StatusConflict)
 	resp, body = e.graph("GET", "/me/contactFolders", "")
 	if n := strings.Count(body, `"displayName"`); n != 2 {
 		t.Fatalf("%d folders:\n%s", n, body)
