@@ -225,6 +225,10 @@ func (h *Handler) mkcol(w http.ResponseWriter, r *http.Request, c *call) error {
 	}
 	var body setRemove
 	ok, err := readXML(r, &body)
+	if contactgraph.ErrorCode(err) == contactgraph.EInvalid {
+		// A body that is not XML is not an extended MKCOL (RFC 4918 §9.3).
+		return contactgraph.Errorf(contactgraph.EUnsupportedMedia, "An MKCOL body is an extended MKCOL's DAV:mkcol.")
+	}
 	if err != nil {
 		return err
 	}
