@@ -19,7 +19,7 @@ func TestDiscovery(t *testing.T) {
 	}
 	resp, body = e.do("OPTIONS", "/dav/", "")
 	want(t, resp, body, http.StatusOK)
-	if dav := resp.Header.Get("DAV"); dav != "1, 3, addressbook" {
+	if dav := resp.Header.Get("DAV"); dav != "1, 3, addressbook, extended-mkcol" {
 		t.Fatalf("DAV %q", dav)
 	}
 	resp, body = e.do("PROPFIND", "/dav/", `<D:propfind xmlns:D="DAV:"><D:prop><D:current-user-principal/></D:prop></D:propfind>`, "Depth", "0")

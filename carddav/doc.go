@@ -30,6 +30,24 @@
 // one, or one whose history was pruned, with 403 DAV:valid-sync-token,
 // after which clients resync.
 //
+// REPORT addressbook-query (RFC 6352 §8.6) filters an address book's
+// cards with prop-filters (text-match under i;unicode-casemap, the default,
+// i;ascii-casemap or i;octet; equals, contains, starts-with, ends-with;
+// negate-condition; is-not-defined; anyof or allof) and C:limit (a 507
+// response for the collection when more match); param-filter is 403
+// C:supported-filter. It evaluates the filter over every card of the
+// folder as the vCard mapping renders it: fine for address books of
+// thousands of cards, not pushed down to the store.
+//
+// Address books are contact folders: extended MKCOL (RFC 5689) on
+// /dav/U/contacts/NAME/ makes a folder under the default one, named by the
+// body's DAV:displayname (else NAME), and answers 201 with the folder's
+// own URL in Location (the address book lives there, not at NAME);
+// PROPPATCH of DAV:displayname renames it (every other property is 403
+// DAV:cannot-modify-protected-property, and then nothing changes); DELETE
+// deletes the folder with its contacts and child folders. The default
+// address book cannot be renamed or deleted (403).
+//
 // Sign-in is HTTP Basic with the UPN and an app password (auth.AppPasswords),
 // or a bearer token; a principal reaches only its own mailbox.
 package carddav

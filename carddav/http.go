@@ -143,6 +143,9 @@ func (h *Handler) putOnce(w http.ResponseWriter, r *http.Request, c *call, text 
 
 // delete removes a card, with If-Match checked in the store's delete.
 func (h *Handler) delete(w http.ResponseWriter, r *http.Request, c *call) error {
+	if c.t.kind == tBook {
+		return h.deleteBook(w, r, c)
+	}
 	if c.t.kind != tCard {
 		return contactgraph.Errorf(contactgraph.EForbidden, "Only cards can be deleted over CardDAV.")
 	}

@@ -226,7 +226,8 @@ func (h *Handler) bookResource(ctx context.Context, c *call, f *contactgraph.Fol
 	res.set(dav("current-user-privilege-set"), "<D:privilege><D:read/></D:privilege><D:privilege><D:write/></D:privilege>"+
 		"<D:privilege><D:write-content/></D:privilege><D:privilege><D:bind/></D:privilege><D:privilege><D:unbind/></D:privilege>")
 	res.set(dav("supported-report-set"), "<D:supported-report><D:report><D:sync-collection/></D:report></D:supported-report>"+
-		"<D:supported-report><D:report><C:addressbook-multiget/></D:report></D:supported-report>")
+		"<D:supported-report><D:report><C:addressbook-multiget/></D:report></D:supported-report>"+
+		"<D:supported-report><D:report><C:addressbook-query/></D:report></D:supported-report>")
 	res.set(card("supported-address-data"), `<C:address-data-type content-type="text/vcard" version="3.0"/><C:address-data-type content-type="text/vcard" version="4.0"/>`)
 	res.set(card("max-resource-size"), "262144")
 	return res, nil

@@ -12,16 +12,23 @@ import (
 	"github.com/contactgraph/contactgraph"
 )
 
-// reportBody reads the REPORTs served: sync-collection (RFC 6578) and
-// addressbook-multiget (RFC 6352 §8.7).
+// reportBody reads the REPORTs served: sync-collection (RFC 6578),
+// addressbook-multiget (RFC 6352 §8.7) and addressbook-query (§8.6).
 type reportBody struct {
 	XMLName xml.Name
 	Token   *string `xml:"DAV: sync-token"`
 	Limit   *struct {
 		N string `xml:"DAV: nresults"`
 	} `xml:"DAV: limit"`
-	Prop  propList `xml:"DAV: prop"`
-	Hrefs []string `xml:"DAV: href"`
+	// CLimit is the C:limit of an addressbook-query: C:nresults (RFC
+	// 6352 §10.6), or DAV:nresults as some clients send.
+	CLimit *struct {
+		N  string `xml:"urn:ietf:params:xml:ns:carddav nresults"`
+		ND string `xml:"DAV: nresults"`
+	} `xml:"urn:ietf:params:xml:ns:carddav limit"`
+	Prop   propList     `xml:"DAV: prop"`
+	Hrefs  []string     `xml:"DAV: href"`
+	Filter *queryFilter `xml:"urn:ietf:params:xml:ns:carddav filter"`
 }
 
 func (h *Handler) report(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -54,6 +61,8 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request, c *call) error 
 		return h.syncCollection(w, r, c, body)
 	case card("addressbook-multiget"):
 		return h.multiget(w, r, c, body)
+	case card("addressbook-query"):
+		return h.query(w, r, c, body)
 	}
 	return &davError{status: http.StatusForbidden, elem: "<D:supported-report/>",
 		err: contactgraph.Errorf(contactgraph.EUnsupported, "REPORT %s is not supported.", body.XMLName.Local)}

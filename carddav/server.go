@@ -192,15 +192,18 @@ func cardHref(u, f, name string) string {
 	return bookHref(u, f) + url.PathEscape(name)
 }
 
+// allow is the Allow header of OPTIONS and of a 405.
+const allow = "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, REPORT"
+
 // ServeHTTP serves one CardDAV request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.EqualFold(strings.TrimSuffix(r.URL.Path, "/"), wellKnown) {
 		http.Redirect(w, r, Prefix, http.StatusMovedPermanently)
 		return
 	}
-	w.Header().Set("DAV", "1, 3, addressbook")
+	w.Header().Set("DAV", "1, 3, addressbook, extended-mkcol")
 	if r.Method == http.MethodOptions {
-		w.Header().Set("Allow", "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, REPORT")
+		w.Header().Set("Allow", allow)
 		w.WriteHeader(http.StatusOK)
 		return
 	}
@@ -211,6 +214,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t, err := parsePath(r.URL.Path)
+	if r.Method == "MKCOL" && (err != nil || t.kind == tBook) {
+		// A new address book's URL names no folder yet.
+		t, err = target{kind: tBook, user: p.UserID}, nil
+	}
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -242,8 +249,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = h.put(w, r, c)
 	case http.MethodDelete:
 		err = h.delete(w, r, c)
+	case "PROPPATCH":
+		err = h.proppatch(w, r, c)
+	case "MKCOL":
+		err = h.mkcol(w, r, c)
 	default:
-		w.Header().Set("Allow", "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, REPORT")
+		w.Header().Set("Allow", allow)
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
@@ -320,13 +331,13 @@ func status(code contactgraph.Code) int {
 // writeError writes err as a plain-text answer with the status of its
 // code; an error without a code is logged and answered with a generic 500.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	code := contactgraph.ErrorCode(err)
-	st := status(code)
-	if st == http.StatusInternalServerError {
+	var dav *davError
+	isDAV := errors.As(err, &dav)
+	st := status(contactgraph.ErrorCode(err))
+	if st == http.StatusInternalServerError && !isDAV {
 		h.log.Error("carddav: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	var dav *davError
-	if errors.As(err, &dav) {
+	if isDAV {
 		w.Header().Set("Content-Type", "application/xml; charset=utf-8")
 		w.WriteHeader(dav.status)
 		fmt.Fprintf(w, `<?xml version="1.0" encoding="utf-8"?>`+"\n"+`<D:error xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav">%s</D:error>`, dav.elem)

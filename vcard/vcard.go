@@ -6,6 +6,7 @@ package vcard
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -326,4 +327,63 @@ func Split(s string, sep byte) []string {
 		}
 	}
 	return append(out, Unescape(s[start:]))
+}
+
+// Chunk is the text of one card of a multi-card file, with where it starts.
+type Chunk struct {
+	Text []byte
+	N    int // 1 for the first card of the file
+	Line int // the line of its BEGIN:VCARD, from 1
+}
+
+// ChunkError is a line of a multi-card file outside any card, or a card
+// that does not end.
+type ChunkError struct {
+	Line int
+	Msg  string
+}
+
+func (e *ChunkError) Error() string { return "line " + strconv.Itoa(e.Line) + ": " + e.Msg }
+
+// SplitCards splits a file of many vCards (a .vcf export) into the text of
+// each, BEGIN:VCARD to END:VCARD, without parsing them (Parse or Input each
+// chunk). Blank lines between cards are skipped; anything else outside a
+// card, or a card without its END:VCARD, is a *ChunkError.
+func SplitCards(b []byte) ([]Chunk, error) {
+	b = bytes.TrimPrefix(b, []byte("\ufeff"))
+	var out []Chunk
+	var cur *Chunk
+	depth := 0 // nested BEGIN:VCARD (vCard 2.1 AGENT) stays inside its card
+	for i := 0; len(b) > 0; {
+		line := b
+		if j := bytes.IndexByte(b, '\n'); j >= 0 {
+			line, b = b[:j+1], b[j+1:]
+		} else {
+			b = nil
+		}
+		i++
+		word := strings.ToUpper(strings.TrimSpace(string(line)))
+		switch {
+		case cur == nil && word == "":
+			continue
+		case cur == nil && word != "BEGIN:VCARD":
+			return nil, &ChunkError{Line: i, Msg: "text outside a BEGIN:VCARD … END:VCARD card"}
+		case cur == nil:
+			out = append(out, Chunk{N: len(out) + 1, Line: i})
+			cur = &out[len(out)-1]
+			depth = 1
+		case word == "BEGIN:VCARD":
+			depth++
+		case word == "END:VCARD":
+			depth--
+		}
+		cur.Text = append(cur.Text, line...)
+		if depth == 0 {
+			cur = nil
+		}
+	}
+	if cur != nil {
+		return nil, &ChunkError{Line: cur.Line, Msg: "card " + strconv.Itoa(cur.N) + " has no END:VCARD"}
+	}
+	return out, nil
 }

@@ -70,3 +70,33 @@ func TestParseErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitCards(t *testing.T) {
+	file := "\ufeffBEGIN:VCARD\r\nVERSION:3.0\r\nFN:A\r\nEND:VCARD\r\n\r\nbegin:vcard\nVERSION:4.0\nFN:B\n  folded\nEND:VCARD"
+	got, err := SplitCards([]byte(file))
+	if err != nil || len(got) != 2 {
+		t.Fatalf("%d chunks, %v", len(got), err)
+	}
+	if got[0].N != 1 || got[0].Line != 1 || string(got[0].Text) != "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:A\r\nEND:VCARD\r\n" {
+		t.Fatalf("first %+v %q", got[0], got[0].Text)
+	}
+	if got[1].N != 2 || got[1].Line != 6 {
+		t.Fatalf("second %+v", got[1])
+	}
+	if _, err := Parse(got[1].Text); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		in   string
+		line int
+	}{
+		{"BEGIN:VCARD\nFN:A\nEND:VCARD\nstray\n", 4},
+		{"BEGIN:VCARD\nFN:A\nEND:VCARD\nBEGIN:VCARD\nFN:B\n", 4},
+	} {
+		_, err := SplitCards([]byte(c.in))
+		ce, ok := err.(*ChunkError)
+		if !ok || ce.Line != c.line {
+			t.Fatalf("%q: %v, want line %d", c.in, err, c.line)
+		}
+	}
+}

@@ -8,6 +8,8 @@
 //	contactgraph sync    mirror a delta collection into a local file, once,
 //	                     periodically, or (--listen) on change notifications
 //	contactgraph backup  copy a SQLite database while servers use it
+//	contactgraph import  read a .vcf file of many cards into a contact folder
+//	contactgraph export  write a contact folder, or the directory, as a .vcf file
 //
 // -h or --help prints a command's usage and exits 0; --version prints the
 // module version and commit of the binary.
@@ -65,6 +67,8 @@ commands:
   receive a webhook receiver that prints the change notifications it gets
   app-password  print a new app password for a user's CardDAV sign-in (HTTP Basic)
   backup  write a consistent copy of a SQLite database while servers use it
+  import  read a .vcf file of many cards into a user's contact folder (all or nothing)
+  export  write a user's contact folder, or the tenant's directory, as a .vcf file
 
 Run 'contactgraph <command> -h' for a command's flags, 'contactgraph --version' for the version.
 `
@@ -94,6 +98,10 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.appPassword(ctx, args[1:])
 	case "backup":
 		return m.backup(ctx, args[1:])
+	case "import":
+		return m.importVCF(ctx, args[1:])
+	case "export":
+		return m.exportVCF(ctx, args[1:])
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil
