@@ -46,6 +46,7 @@ const (
 	eInvalidRequest       contactgraph.Code = "graphapi_invalid_request"        // a subscription's body, resource or validation handshake
 	eSubscriptionNotFound contactgraph.Code = "graphapi_subscription_not_found" // no such subscription of the caller
 	eFailedDependency     contactgraph.Code = "graphapi_failed_dependency"      // a $batch request whose dependsOn failed
+	eApplicationThrottled contactgraph.Code = "graphapi_application_throttled"  // over Outlook's concurrency limit (throttle.go)
 )
 
 // graphCode is one row of the error table.
@@ -135,6 +136,9 @@ var errorTable = map[contactgraph.Code][2]graphCode{
 	eFailedDependency: {
 		{424, "FailedDependency", "The request depends on a request of the batch that failed."},
 		{424, "FailedDependency", "The request depends on a request of the batch that failed."}},
+	eApplicationThrottled: {
+		{429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit."},
+		{429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit."}},
 	eUnsupportedEncoding: {
 		{415, "UnsupportedMediaType", "The Content-Encoding of the request is not supported."},
 		{415, "Request_UnsupportedMediaType", "The Content-Encoding of the request is not supported."}},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/contactgraph/contactgraph"
 	"github.com/contactgraph/contactgraph/notify"
+	"github.com/contactgraph/contactgraph/throttle"
 )
 
 // Authenticator verifies a bearer token and returns its principal. An
@@ -77,6 +78,10 @@ type Config struct {
 	// 10,080 and 1,440 minutes, as Graph's Outlook contacts.
 	SubscriptionLifetime     time.Duration
 	RichSubscriptionLifetime time.Duration
+	// Throttle, when set, applies Graph's throttling limits (throttle.go);
+	// nil serves every request unthrottled.
+	Throttle *throttle.Limiter
+
 	// JWKS is the JSON Web Key Set of the server's signing keys (as
 	// auth.Local.PublicJWKS returns it), served unauthenticated at
 	// /common/discovery/v2.0/keys and /{tenant}/discovery/v2.0/keys (see

@@ -46,6 +46,7 @@ type serveConfig struct {
 	Emulator      bool
 	CORSOrigins   []string
 	Notify        notifyConfig
+	Throttle      throttleConfig
 	allow         []netip.Prefix // Notify.Allow, parsed
 }
 
@@ -75,6 +76,7 @@ func (m *Main) serveFlags(args []string) (serveConfig, error) {
 	fs.DurationVar(&c.ShutdownAfter, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
 	cors := fs.String("cors-origins", m.env("CORS_ORIGINS", ""), "comma-separated browser origins allowed to call the server (CORS), such as https://app.example.com,http://localhost:5173, or * for any (env CONTACTGRAPH_CORS_ORIGINS)")
 	m.notifyFlags(fs, &c.Notify)
+	m.throttleFlags(fs, &c.Throttle)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -88,6 +90,9 @@ func (m *Main) serveFlags(args []string) (serveConfig, error) {
 	}
 	var err error
 	if c.allow, err = c.Notify.check(); err != nil {
+		return c, err
+	}
+	if err := c.Throttle.check(); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
@@ -189,6 +194,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		Logger:             logger,
 		Emulator:           cfg.Emulator,
 		CORSOrigins:        cfg.CORSOrigins,
+		Throttle:           cfg.Throttle.limiter(store),
 
 		AllowHTTPNotifications:   cfg.Notify.AllowHTTP,
 		NotificationClient:       guard.Client(cfg.Notify.ValidationTimeout),
