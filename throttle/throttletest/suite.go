@@ -23,7 +23,9 @@ var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 // test).
 func Run(t *testing.T, newCounters func(t *testing.T) throttle.Counters) {
 	ctx := context.Background()
-	key := func(t *testing.T, what string) string { return fmt.Sprintf("%s|%s|%d", t.Name(), what, time.Now().UnixNano()) }
+	key := func(t *testing.T, what string) string {
+		return fmt.Sprintf("%s|%s|%d", t.Name(), what, time.Now().UnixNano())
+	}
 
 	t.Run("slots", func(t *testing.T) {
 		c, k := newCounters(t), key(t, "slots")
