@@ -17,6 +17,7 @@ import (
 	"github.com/contactgraph/contactgraph"
 	"github.com/contactgraph/contactgraph/auth"
 	"github.com/contactgraph/contactgraph/graphapi"
+	"github.com/contactgraph/contactgraph/httpguard"
 	"github.com/contactgraph/contactgraph/notify"
 	"github.com/contactgraph/contactgraph/postgres"
 	"github.com/contactgraph/contactgraph/sqlite"
@@ -47,6 +48,7 @@ type serveConfig struct {
 	CORSOrigins   []string
 	Notify        notifyConfig
 	Throttle      throttleConfig
+	Net           netConfig
 	allow         []netip.Prefix // Notify.Allow, parsed
 }
 
@@ -77,6 +79,7 @@ func (m *Main) serveFlags(args []string) (serveConfig, error) {
 	cors := fs.String("cors-origins", m.env("CORS_ORIGINS", ""), "comma-separated browser origins allowed to call the server (CORS), such as https://app.example.com,http://localhost:5173, or * for any (env CONTACTGRAPH_CORS_ORIGINS)")
 	m.notifyFlags(fs, &c.Notify)
 	m.throttleFlags(fs, &c.Throttle)
+	m.netFlags(fs, &c.Net)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -93,6 +96,9 @@ func (m *Main) serveFlags(args []string) (serveConfig, error) {
 		return c, err
 	}
 	if err := c.Throttle.check(); err != nil {
+		return c, err
+	}
+	if err := c.Net.check(); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
@@ -195,6 +201,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		Emulator:           cfg.Emulator,
 		CORSOrigins:        cfg.CORSOrigins,
 		Throttle:           cfg.Throttle.limiter(store),
+		TrustedProxies:     cfg.Net.trusted,
+		MaxHeaderBytes:     cfg.Net.MaxHeaderBytes,
 
 		AllowHTTPNotifications:   cfg.Notify.AllowHTTP,
 		NotificationClient:       guard.Client(cfg.Notify.ValidationTimeout),
@@ -213,12 +221,13 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	scheme := "http"
 	srv := &http.Server{
-		Handler:           api,
+		Handler:           httpguard.Handler(api), // serve_net.go
+		ConnContext:       httpguard.ConnContext,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      120 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    cfg.Net.serverHeaderBytes(),
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	if cfg.TLS {
@@ -227,10 +236,10 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 			ln.Close()
 			return err
 		}
-		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		ln = tls.NewListener(ln, srv.TLSConfig)
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
 		scheme = "https"
 	}
+	ln = cfg.Net.listener(ln, srv.TLSConfig) // TLS, when set, is the listener's
 	base := fmt.Sprintf("%s://%s/v1.0", scheme, displayAddr(ln.Addr()))
 	if cfg.PublicURL != "" {
 		base = strings.TrimSuffix(cfg.PublicURL, "/") + "/v1.0"
