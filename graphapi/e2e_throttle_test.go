@@ -47,30 +47,7 @@ func TestThrottleConcurrency(t *testing.T) {
 	bob := e.newUser("contoso", "bob@contoso.com", contactgraph.PermContactsReadWrite) // same app, another mailbox
 	ok(t, e.do(t, "GET", "/v1.0/me/contacts", ada.token, nil), 200)
 
-	pr, pw := io.Pipe()
-	req, _ := http.NewRequest("POST", e.srv.URL+"/v1.0/me/contacts", pr)
-	req.Header.Set("Authorization", "Bearer "+ada.token)
-	req.Header.Set("Content-Type", "application/json")
-	done := make(chan result, 1)
-	go func() {
-		resp, err := e.srv.Client().Do(req)
-		if err != nil {
-			done <- result{}
-			return
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		done <- result{status: resp.StatusCode, header: resp.Header, body: b}
-	}()
-	pw.Write([]byte(`{"givenName":`))
-	// The slow POST takes the slot once routed; wait until it has.
-	var r result
-	for deadline := time.Now().Add(20 * time.Second); ; {
-		if r = e.do(t, "GET", "/v1.0/me/contacts", bob.token, nil); r.status == http.StatusTooManyRequests || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	finish, r := holdSlot(t, e, ada.token, bob.token)
 	throttled(t, r, "ApplicationThrottled", msgConcurrency, "1")
 	answers, _ := e.batch(t, ada.token, []map[string]any{
 		{"id": "1", "method": "GET", "url": "/me/contacts"},
@@ -83,12 +60,58 @@ func TestThrottleConcurrency(t *testing.T) {
 	other := e.tokens.mint(auth.MintOptions{TenantName: "contoso", UPN: "bob@contoso.com", AppName: "other-app", Scopes: []string{contactgraph.PermContactsRead}})
 	ok(t, e.do(t, "GET", "/v1.0/me/contacts", other, nil), 200)
 
-	pw.Write([]byte(`"Ada"}`))
-	pw.Close()
-	if r := <-done; r.status != http.StatusCreated {
+	if r := finish(); r.status != http.StatusCreated {
 		t.Fatalf("slow POST: %d %s", r.status, r.body)
 	}
 	ok(t, e.do(t, "GET", "/v1.0/me/contacts", bob.token, nil), 200)
+}
+
+// holdSlot sends a POST with token whose body it holds back, so that the
+// request keeps its concurrency slot, until finish is called; finish
+// returns the POST's answer. It returns once a request with probe (of the
+// same app) was refused for the slot, with that refusal. A POST that
+// arrives while a probe holds the slot is refused itself: then it tries
+// again.
+func holdSlot(t *testing.T, e *env, token, probe string) (finish func() result, refused result) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
+		pr, pw := io.Pipe()
+		req, _ := http.NewRequest("POST", e.srv.URL+"/v1.0/me/contacts", pr)
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		done := make(chan result, 1)
+		go func() {
+			resp, err := e.srv.Client().Do(req)
+			if err != nil {
+				done <- result{}
+				return
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			done <- result{status: resp.StatusCode, header: resp.Header, body: b}
+		}()
+		pw.Write([]byte(`{"givenName":`))
+		for time.Now().Before(deadline) {
+			select {
+			case <-done: // refused: a probe held the slot
+				pw.Close()
+			default:
+				r := e.do(t, "GET", "/v1.0/me/contactFolders", probe, nil)
+				if r.status != http.StatusTooManyRequests {
+					time.Sleep(time.Millisecond)
+					continue
+				}
+				return func() result {
+					pw.Write([]byte(`"Slow"}`))
+					pw.Close()
+					return <-done
+				}, r
+			}
+			break
+		}
+	}
+	t.Fatal("the slow POST never held the slot")
+	return nil, result{}
 }
 
 // TestThrottleRequestWindow: requests per app and mailbox in a window,
