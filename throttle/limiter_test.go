@@ -219,3 +219,27 @@ func TestDirectory(t *testing.T) {
 }
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+
+// BenchmarkMemory measures the in-process limits of one request (the
+// postgres package has the same benchmark on the shared counters).
+func BenchmarkMemory(b *testing.B) {
+	limits := throttle.GraphLimits()
+	limits.Requests, limits.DirectoryUnits = 1<<50, 1<<50 // never reached
+	l := throttle.New(limits, &throttle.Memory{}, nil)
+	b.Run("outlook", func(b *testing.B) {
+		for b.Loop() {
+			tk, err := l.Mailbox(ctx, throttle.MailboxRequest{App: "app", Tenant: "t", User: "u"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			tk.Release(ctx)
+		}
+	})
+	b.Run("directory-read", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := l.Directory(ctx, throttle.DirectoryRequest{App: "app", Tenant: "t", Units: 1}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -224,7 +224,9 @@ CREATE INDEX contact_ext_props_value ON contact_ext_props (tenant_id, user_id, p
 	// (0: free). throttle_windows: a fixed window's count until reset; ok
 	// says whether the last addition was made. throttle_buckets: a token
 	// bucket's level at time at, with its capacity and refill rate (tokens
-	// per millisecond) for the sweep; ok as for windows.
+	// per millisecond) for the sweep; ok as for windows. /*UNLOGGED*/
+	// makes PostgreSQL's tables unlogged (postgres/migrate.go): counters
+	// may be lost in a crash, and then need no WAL.
 	`
 CREATE /*UNLOGGED*/ TABLE throttle_slots (
 	name        TEXT NOT NULL,
