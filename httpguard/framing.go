@@ -8,11 +8,17 @@ import (
 )
 
 // framer follows the HTTP/1 request stream of one connection as the
-// server reads it and records, for each request head, its method, target
-// and whether it carried both Content-Length and Transfer-Encoding. It
-// reads the bodies' framing the way net/http does (chunked wins over
-// Content-Length from HTTP/1.1 on, Transfer-Encoding is ignored before),
-// so that it finds the next head where the server does.
+// server reads it and records, for each request head, its request line
+// (a hash of it) and whether it carried both Content-Length and
+// Transfer-Encoding. It reads the bodies' framing the way net/http does
+// (chunked wins over Content-Length from HTTP/1.1 on, Transfer-Encoding is
+// ignored before), so that it finds the next head where the server does.
+//
+// It reads line by line and keeps at most keepLine bytes of a line: a
+// connection costs it a few KiB whatever its heads hold. A field is known
+// by its name, so a Content-Length or Transfer-Encoding field is seen
+// however long it is; a value it did not keep whole, when needed for the
+// framing, makes it stop.
 //
 // Anything it cannot follow (a malformed head or chunk, which the server
 // answers with an error and a closed connection, or a head over maxHead)
@@ -23,16 +29,35 @@ type framer struct {
 	mu      sync.Mutex // guards everything below; Read and the handler run in different goroutines
 	maxHead int
 	state   int
-	buf     []byte // the head, or the chunk-size or trailer line, read so far
 	left    int64  // body or chunk bytes (with the chunk's CRLF) still to skip
 	heads   []head // heads read and not yet claimed
 	stopped bool
+
+	// The line being read.
+	line    []byte // its first keepLine bytes
+	lineLen int    // its length so far, line ending included
+
+	// The head being read.
+	headLen   int    // its length so far
+	inRequest bool   // reading its request line
+	reqHash   uint64 // FNV-1a of the request line so far, line ending excluded
+	pendingCR bool   // a CR not yet hashed: part of the line unless LF follows
+	tail      []byte // the request line's last bytes, for its version
+	cur       fields
+}
+
+// fields is what a head's fields say about its framing.
+type fields struct {
+	major, minor int
+	cls, tes     []string // values of Content-Length and Transfer-Encoding fields
+	lost         bool     // one of those values was not kept whole
+	last         int      // the field a continuation line belongs to: 0 other, 1 CL, 2 TE
 }
 
 // head is what the framer records of a request head.
 type head struct {
-	method, target string
-	ambiguous      bool // both Content-Length and Transfer-Encoding
+	line      uint64 // lineHash of the request line
+	ambiguous bool   // both Content-Length and Transfer-Encoding
 }
 
 // States of a framer.
@@ -44,14 +69,31 @@ const (
 	stTrailer          // reading trailer lines up to an empty one
 )
 
-// maxLine bounds a chunk-size or trailer line; maxQueued the heads read
-// ahead of the handler (pipelining).
+// keepLine is how much of a line the framer keeps (net/http refuses
+// chunk-size lines over 4 KiB); maxQueued bounds the heads read ahead of
+// the handler (pipelining).
 const (
-	maxLine   = 64 << 10
+	keepLine  = 4<<10 + 2
 	maxQueued = 256
 )
 
-func newFramer(maxHead int) *framer { return &framer{maxHead: maxHead} }
+// FNV-1a, 64 bits.
+const (
+	fnvOffset uint64 = 14695981039346656037
+	fnvPrime  uint64 = 1099511628211
+)
+
+// lineHash is the hash the framer records for a request line (without its
+// line ending).
+func lineHash(line string) uint64 {
+	h := fnvOffset
+	for i := 0; i < len(line); i++ {
+		h = (h ^ uint64(line[i])) * fnvPrime
+	}
+	return h
+}
+
+func newFramer(maxHead int) *framer { return &framer{maxHead: maxHead, inRequest: true, reqHash: fnvOffset} }
 
 // feed follows p, the next bytes the server read.
 func (f *framer) feed(p []byte) {
@@ -60,7 +102,7 @@ func (f *framer) feed(p []byte) {
 	for len(p) > 0 && !f.stopped {
 		switch f.state {
 		case stHead:
-			if len(f.buf) == 0 {
+			if f.inRequest && f.lineLen == 0 {
 				// net/http skips the empty lines some clients send after a body.
 				for len(p) > 0 && (p[0] == '\r' || p[0] == '\n') {
 					p = p[1:]
@@ -69,11 +111,16 @@ func (f *framer) feed(p []byte) {
 					return
 				}
 			}
-			end, ok := f.line(&p, f.maxHead, headEnd)
-			if !ok {
+			var done bool
+			p, done = f.take(p)
+			if f.headLen > f.maxHead {
+				f.stopped = true // net/http answers 431 and closes
 				return
 			}
-			f.endHead(end)
+			if !done {
+				return
+			}
+			f.headLine()
 		case stBody, stChunkData:
 			n := min(int64(len(p)), f.left)
 			p, f.left = p[n:], f.left-n
@@ -86,116 +133,140 @@ func (f *framer) feed(p []byte) {
 				f.state = stChunkSize
 			}
 		case stChunkSize:
-			line, ok := f.line(&p, maxLine, lineEnd)
-			if !ok {
+			var done bool
+			if p, done = f.take(p); !done {
+				if f.lineLen > keepLine {
+					f.stopped = true
+				}
 				return
 			}
-			size, valid := chunkSize(line)
+			size, valid := chunkSize(f.line)
 			switch {
-			case !valid:
+			case !valid || f.lineLen > len(f.line):
 				f.stopped = true
 			case size == 0:
 				f.state = stTrailer
 			default:
 				f.state, f.left = stChunkData, size+2
 			}
+			f.endLine()
 		case stTrailer:
-			line, ok := f.line(&p, maxLine, lineEnd)
-			if !ok {
+			var done bool
+			if p, done = f.take(p); !done {
 				return
 			}
-			if len(bytes.TrimRight(line, "\r\n")) == 0 {
+			if len(bytes.TrimRight(f.line, "\r\n")) == 0 {
 				f.state = stHead
 			}
+			f.endLine()
 		}
 	}
 }
 
-// line moves bytes of p into f.buf until end finds the end of what is
-// read; it returns the whole of it (and empties f.buf), or false when p
-// ran out first. Over limit bytes, the framer stops.
-func (f *framer) line(p *[]byte, limit int, end func([]byte, int) int) ([]byte, bool) {
-	from := max(len(f.buf)-3, 0)
-	f.buf = append(f.buf, *p...)
-	n := end(f.buf, from)
-	if n < 0 {
-		*p = nil
-		if len(f.buf) > limit {
-			f.stopped = true
+// take moves the bytes of p up to the end of the current line (LF) into
+// it, and returns the rest of p and whether the line is complete.
+func (f *framer) take(p []byte) ([]byte, bool) {
+	i := bytes.IndexByte(p, '\n')
+	part := p
+	if i >= 0 {
+		part = p[:i+1]
+	}
+	if room := keepLine - len(f.line); room > 0 {
+		f.line = append(f.line, part[:min(room, len(part))]...)
+	}
+	f.lineLen += len(part)
+	if f.state == stHead {
+		f.headLen += len(part)
+		if f.inRequest {
+			f.hashRequest(part)
 		}
+	}
+	if i < 0 {
 		return nil, false
 	}
-	extra := len(f.buf) - n
-	*p = (*p)[len(*p)-extra:]
-	out := f.buf[:n:n]
-	f.buf = nil
-	if n > limit {
-		f.stopped = true
-		return nil, false
-	}
-	return out, true
+	return p[i+1:], true
 }
 
-// headEnd returns the length of a head ending in an empty line (CRLF or
-// LF, as net/http accepts both) in b, searching from from; -1 if none.
-func headEnd(b []byte, from int) int {
-	for i := from; i < len(b); i++ {
-		if b[i] != '\n' {
+// hashRequest adds part of the request line to its hash and tail, leaving
+// out the line ending (CRLF or LF).
+func (f *framer) hashRequest(part []byte) {
+	f.tail = append(f.tail, part...)
+	if len(f.tail) > 32 {
+		f.tail = append(f.tail[:0], f.tail[len(f.tail)-32:]...)
+	}
+	for _, c := range part {
+		if f.pendingCR {
+			f.pendingCR = false
+			if c == '\n' {
+				return
+			}
+			f.reqHash = (f.reqHash ^ '\r') * fnvPrime
+		}
+		switch c {
+		case '\r':
+			f.pendingCR = true
 			continue
+		case '\n':
+			return
 		}
-		if i+1 < len(b) && b[i+1] == '\n' {
-			return i + 2
-		}
-		if i+2 < len(b) && b[i+1] == '\r' && b[i+2] == '\n' {
-			return i + 3
-		}
+		f.reqHash = (f.reqHash ^ uint64(c)) * fnvPrime
 	}
-	return -1
 }
 
-// lineEnd returns the length of the first line of b; -1 if none.
-func lineEnd(b []byte, from int) int {
-	if i := bytes.IndexByte(b[from:], '\n'); i >= 0 {
-		return from + i + 1
-	}
-	return -1
+// endLine forgets the line just read.
+func (f *framer) endLine() {
+	f.line, f.lineLen = f.line[:0], 0
 }
 
-// endHead records a complete head and sets the state for its body.
-func (f *framer) endHead(raw []byte) {
-	lines := strings.Split(strings.ReplaceAll(string(raw), "\r\n", "\n"), "\n")
-	method, rest, ok1 := strings.Cut(lines[0], " ")
-	target, proto, ok2 := strings.Cut(rest, " ")
-	major, minor, ok3 := parseProto(proto)
-	if !ok1 || !ok2 || !ok3 || method == "" || target == "" {
-		f.stopped = true
+// headLine handles a complete line of a head.
+func (f *framer) headLine() {
+	defer f.endLine()
+	kept := strings.TrimRight(string(f.line), "\r\n")
+	whole := f.lineLen <= len(f.line)
+	if f.inRequest {
+		f.inRequest = false
+		tail := strings.TrimRight(string(f.tail), "\r\n")
+		sp := strings.LastIndexByte(tail, ' ')
+		major, minor, ok := parseProto(tail[sp+1:])
+		if sp < 0 || !ok || strings.IndexByte(kept, ' ') <= 0 {
+			f.stopped = true
+			return
+		}
+		f.cur = fields{major: major, minor: minor}
 		return
 	}
-	var cls, tes []string
-	last := ""
-	for _, l := range lines[1:] {
-		if l == "" {
-			continue
+	c := &f.cur
+	switch {
+	case kept == "":
+		f.endHead()
+		return
+	case kept[0] == ' ' || kept[0] == '\t': // obsolete line folding: part of the last field
+		v := " " + strings.TrimSpace(kept)
+		switch c.last {
+		case 1:
+			c.cls[len(c.cls)-1] += v
+		case 2:
+			c.tes[len(c.tes)-1] += v
 		}
-		if l[0] == ' ' || l[0] == '\t' { // obsolete line folding: part of the last field
-			switch last {
-			case "cl":
-				cls[len(cls)-1] += " " + strings.TrimSpace(l)
-			case "te":
-				tes[len(tes)-1] += " " + strings.TrimSpace(l)
-			}
-			continue
-		}
-		name, value, _ := strings.Cut(l, ":")
-		value = strings.TrimSpace(value)
-		switch last = ""; {
-		case strings.EqualFold(name, "Content-Length"):
-			cls, last = append(cls, value), "cl"
-		case strings.EqualFold(name, "Transfer-Encoding"):
-			tes, last = append(tes, value), "te"
-		}
+		c.lost = c.lost || (!whole && c.last != 0)
+		return
 	}
-	h := head{method: method, target: target, ambiguous: len(cls) > 0 && len(tes) > 0}
+	name, value, _ := strings.Cut(kept, ":")
+	value = strings.TrimSpace(value)
+	switch c.last = 0; {
+	case strings.EqualFold(name, "Content-Length"):
+		c.cls, c.last = append(c.cls, value), 1
+	case strings.EqualFold(name, "Transfer-Encoding"):
+		c.tes, c.last = append(c.tes, value), 2
+	}
+	c.lost = c.lost || (!whole && c.last != 0)
+}
+
+// endHead records the head just read and sets the state for its body.
+func (f *framer) endHead() {
+	c := f.cur
+	h := head{line: f.reqHash, ambiguous: len(c.cls) > 0 && len(c.tes) > 0}
+	f.inRequest, f.reqHash, f.pendingCR, f.tail, f.headLen, f.cur = true, fnvOffset, false, f.tail[:0], 0, fields{}
 	if len(f.heads) >= maxQueued {
 		f.stopped = true
 		return
@@ -204,20 +275,22 @@ func (f *framer) endHead(raw []byte) {
 	switch {
 	case h.ambiguous:
 		f.stopped = true // answered 400, connection closed
-	case len(tes) > 0 && (major > 1 || minor >= 1):
-		if len(tes) != 1 || !strings.EqualFold(tes[0], "chunked") {
+	case c.lost && (len(c.cls) > 0 || len(c.tes) > 0):
+		f.stopped = true // the framing of its body is not known
+	case len(c.tes) > 0 && (c.major > 1 || c.minor >= 1):
+		if len(c.tes) != 1 || !strings.EqualFold(c.tes[0], "chunked") {
 			f.stopped = true // net/http answers 501 and closes
 			return
 		}
 		f.state = stChunkSize
-	case len(cls) > 0:
-		n, err := strconv.ParseInt(cls[0], 10, 64)
-		for _, v := range cls[1:] {
-			if v != cls[0] {
+	case len(c.cls) > 0:
+		n, err := strconv.ParseInt(c.cls[0], 10, 64)
+		for _, v := range c.cls[1:] {
+			if v != c.cls[0] {
 				err = strconv.ErrSyntax
 			}
 		}
-		if err != nil || n < 0 || strings.HasPrefix(cls[0], "+") {
+		if err != nil || n < 0 || strings.HasPrefix(c.cls[0], "+") {
 			f.stopped = true // net/http answers 400 and closes
 			return
 		}
@@ -249,17 +322,18 @@ func chunkSize(line []byte) (int64, bool) {
 	return int64(n), err == nil
 }
 
-// claim takes the recorded heads up to the one of the request with method
-// and target and reports whether that one was ambiguous. A request the
-// framer did not record (it stopped, or the server made the request up)
-// is not.
-func (f *framer) claim(method, target string) bool {
+// claim takes the recorded heads up to the one of the request line
+// "method target proto" and reports whether that one was ambiguous. A
+// request the framer did not record (it stopped, or the server made the
+// request up) is not.
+func (f *framer) claim(method, target, proto string) bool {
+	want := lineHash(method + " " + target + " " + proto)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for len(f.heads) > 0 {
 		h := f.heads[0]
 		f.heads = f.heads[1:]
-		if h.method == method && h.target == target {
+		if h.line == want {
 			return h.ambiguous
 		}
 	}

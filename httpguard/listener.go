@@ -257,7 +257,7 @@ func Ambiguous(r *http.Request) bool {
 	if !ok || r.ProtoMajor != 1 {
 		return false
 	}
-	return c.f.claim(r.Method, r.RequestURI)
+	return c.f.claim(r.Method, r.RequestURI, r.Proto)
 }
 
 // Handler wraps h for a Listener that runs TLS: requests of its HTTP/1
