@@ -93,7 +93,9 @@ func lineHash(line string) uint64 {
 	return h
 }
 
-func newFramer(maxHead int) *framer { return &framer{maxHead: maxHead, inRequest: true, reqHash: fnvOffset} }
+func newFramer(maxHead int) *framer {
+	return &framer{maxHead: maxHead, inRequest: true, reqHash: fnvOffset}
+}
 
 // feed follows p, the next bytes the server read.
 func (f *framer) feed(p []byte) {

@@ -10,7 +10,9 @@ import (
 func TestFramer(t *testing.T) {
 	t.Parallel()
 	get := func(target string) head { return head{line: lineHash("GET " + target + " HTTP/1.1")} }
-	post := func(proto string, ambiguous bool) head { return head{line: lineHash("POST /p " + proto), ambiguous: ambiguous} }
+	post := func(proto string, ambiguous bool) head {
+		return head{line: lineHash("POST /p " + proto), ambiguous: ambiguous}
+	}
 	for _, c := range []struct {
 		name    string
 		stream  string
