@@ -18,8 +18,9 @@ import (
 // lock, run on the pool with pgx's statement cache: one round trip, no
 // transaction of its own. A concurrency slot is a row (name, slot) that
 // a request holds with a lease: acquiring it is an UPDATE of the lowest
-// free slot found with FOR UPDATE SKIP LOCKED (rows of a new name are
-// created on the first miss), releasing it an UPDATE by holder. A
+// free slot found with FOR UPDATE SKIP LOCKED (on a miss, the name's
+// rows are created if missing and the UPDATE tried once more, so a
+// refusal costs three statements), releasing it an UPDATE by holder. A
 // replica that dies holding slots frees them when their lease ends.
 // No session-level advisory lock is involved: it would pin a connection
 // of the pool for the whole request. Windows and buckets are one upsert
@@ -100,13 +101,10 @@ func (c *counters) Acquire(ctx context.Context, key string, limit int, holder st
 		if attempt > 0 {
 			return 0, false, nil
 		}
-		// Every slot is held, or the name's slots do not all exist yet.
-		tag, err := c.pool.Exec(ctx, createSlots, key, limit)
-		if err != nil {
+		// Every slot is held, or the name's slots do not all exist yet
+		// (another session may be creating them: try again either way).
+		if _, err := c.pool.Exec(ctx, createSlots, key, limit); err != nil {
 			return 0, false, fmt.Errorf("throttle: create slots: %w", err)
-		}
-		if tag.RowsAffected() == 0 {
-			return 0, false, nil
 		}
 	}
 }
