@@ -63,6 +63,7 @@ const (
 	msgTenant        = "Access token validation failure. The tid claim is missing or not a GUID."
 	msgObject        = "Access token validation failure. The oid claim of a delegated token is missing or not a GUID."
 	msgNoPermissions = "Access token validation failure. The token has neither scp nor roles."
+	msgNumericDate   = "JWT is not well formed: exp, nbf and iat must be JSON numbers (NumericDate, RFC 7519)."
 )
 
 // unauthenticated returns an EUnauthenticated error with a client-safe

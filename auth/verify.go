@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -75,7 +76,40 @@ func (v *verifier) verify(raw string, keyfunc jwt.Keyfunc) (contactgraph.Princip
 	if _, err := v.parser.ParseWithClaims(raw, &c, keyfunc); err != nil {
 		return contactgraph.Principal{}, parseError(err)
 	}
+	if err := numericDates(raw); err != nil {
+		return contactgraph.Principal{}, err
+	}
 	return c.principal(v.issuer)
+}
+
+// dateClaims are the claims whose value is a NumericDate.
+var dateClaims = []string{"exp", "nbf", "iat"}
+
+// numericDates checks that the date claims of raw's payload, when present,
+// are JSON numbers, as RFC 7519 defines NumericDate: golang-jwt also reads
+// a number inside a string ("exp":"1893456000"), which another validator
+// of the same token may read otherwise.
+func numericDates(raw string) error {
+	_, rest, _ := strings.Cut(raw, ".")
+	payload, _, _ := strings.Cut(rest, ".")
+	b, err := segment.DecodeString(payload)
+	if err != nil {
+		return unauthenticated(msgPayload, err)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return unauthenticated(msgPayload, err)
+	}
+	for _, name := range dateClaims {
+		v, ok := m[name]
+		if !ok {
+			continue
+		}
+		if v = bytes.TrimSpace(v); len(v) == 0 || (v[0] != '-' && (v[0] < '0' || v[0] > '9')) {
+			return unauthenticated(msgNumericDate, nil)
+		}
+	}
+	return nil
 }
 
 // header checks the shape of raw, a compact JWS, and returns the alg and

@@ -154,9 +154,9 @@ type testServer struct {
 	output  *lineLog
 }
 
-// startServer starts a server on a free port and stops it (SIGTERM) when
-// the test ends.
-func startServer(t *testing.T) *testServer {
+// startServer starts a server on a free port, with args added to serve's
+// flags, and stops it (SIGTERM) when the test ends.
+func startServer(t *testing.T, args ...string) *testServer {
 	t.Helper()
 	bin := serverBinary(t)
 	dir := t.TempDir()
@@ -165,7 +165,7 @@ func startServer(t *testing.T) *testServer {
 	stderr := &lineLog{prefix: "stderr: ", shared: s.output}
 
 	// Receivers of the subscription tests run in the test process: http on loopback.
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--db", s.db, "--allow-http-notifications", "--notification-allow", "127.0.0.1")
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", s.db, "--allow-http-notifications", "--notification-allow", "127.0.0.1"}, args...)...)
 	cmd.Dir = dir
 	cmd.Stdout = s.output
 	cmd.Stderr = stderr

@@ -9,10 +9,16 @@ import (
 )
 
 // authenticate reads the bearer token of r and verifies it. A missing token
-// is EUnauthenticated "Access token is empty."; an authenticator error with
+// is EUnauthenticated "Access token is empty.", several Authorization
+// headers EUnauthenticated as well; an authenticator error with
 // a code keeps it; one without a code becomes a 401, never a 500, since
 // a token the authenticator cannot make sense of is the client's problem.
 func (s *Server) authenticate(r *http.Request) (contactgraph.Principal, error) {
+	if len(r.Header.Values("Authorization")) > 1 {
+		// Which one counts is up to each reader: a proxy may check one
+		// and this server use another. None does.
+		return contactgraph.Principal{}, contactgraph.Errorf(contactgraph.EUnauthenticated, "The request has more than one Authorization header.")
+	}
 	h := strings.TrimSpace(r.Header.Get("Authorization"))
 	scheme, token, _ := strings.Cut(h, " ")
 	token = strings.TrimSpace(token)

@@ -175,7 +175,7 @@ type innerServer interface {
 
 // request builds the inner HTTP request of it: its method, path, query,
 // headers and body, on the connection of the outer request (host, TLS,
-// remote address and X-Forwarded-Proto, which links are built from).
+// remote address and forwarding headers, which links are built from).
 func (it *batchItem) request(outer *http.Request, crid string) *http.Request {
 	u, err := url.Parse(it.path)
 	if err != nil {
@@ -199,9 +199,11 @@ func (it *batchItem) request(outer *http.Request, crid string) *http.Request {
 		r.Body = readCloser{bytes.NewReader(it.body)}
 		r.ContentLength = int64(len(it.body))
 	}
-	r.Header.Del("X-Forwarded-Proto")
-	if v := outer.Header.Values("X-Forwarded-Proto"); len(v) > 0 {
-		r.Header["X-Forwarded-Proto"] = v
+	for _, k := range forwardingHeaders {
+		r.Header.Del(k)
+		if v := outer.Header.Values(k); len(v) > 0 {
+			r.Header[k] = v
+		}
 	}
 	if r.Header.Get(hdrClientRequestID) == "" {
 		r.Header.Set(hdrClientRequestID, crid)

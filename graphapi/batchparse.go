@@ -158,18 +158,16 @@ func (s *Server) batchTarget(r *http.Request, id, raw string) (path, query strin
 }
 
 // absoluteBatchPath returns the path under /v1.0 of an absolute url
-// (scheme://host/... or //host/...) when its host is the batch's or
-// Config.PublicURL's and its path is under that base.
+// (scheme://host/... or //host/...) when its host is the batch's or that
+// of the links' base (baseURL) and its path is under that base.
 func (s *Server) absoluteBatchPath(r *http.Request, id, ref string) (string, error) {
 	_, rest, _ := strings.Cut(ref, "//")
 	host, p, _ := strings.Cut(rest, "/")
 	p = "/" + p
 	type base struct{ host, path string }
 	bases := []base{{r.Host, "/v1.0"}}
-	if s.base != "" {
-		if u, err := url.Parse(s.base); err == nil {
-			bases = append(bases, base{u.Host, u.EscapedPath()})
-		}
+	if u, err := url.Parse(s.baseURL(r)); err == nil { // the links' base
+		bases = append(bases, base{u.Host, u.EscapedPath()})
 	}
 	onHost := false
 	for _, b := range bases {

@@ -18,8 +18,13 @@
 //     (Outlook for mailbox routes, Directory for /users) to the HTTP
 //     status and the Graph error code. An error without a code is a 500
 //     with a generic message, logged with its request-id;
-//   - links are absolute on the base URL the client used (or
-//     Config.PublicURL);
+//   - links are absolute on the base URL the client used, as far as the
+//     server can trust it (links.go): Config.PublicURL, a trusted
+//     proxy's Forwarded or X-Forwarded-* headers, a Host naming the
+//     connection's address, else that address;
+//   - a request with both Content-Length and Transfer-Encoding, or a head
+//     over Config.MaxHeaderBytes, is refused before anything else, with
+//     Graph's envelope and a closed connection (framing.go);
 //   - request bodies may be gzip-compressed and are limited in size before
 //     and after decompression; a contact photo (binary, photos.go) has
 //     its own limit, contactgraph.MaxPhotoBytes.
@@ -36,6 +41,11 @@
 //
 // Delta query bodies live in delta.go (deltaState, initDelta and the two
 // delta handlers); the router dispatches every delta spelling to them.
+//
+// Throttling (Config.Throttle, throttle.go) runs just before a route's
+// handler: Outlook's concurrency, request and upload limits on mailbox
+// routes, the directory's resource units and write quota on /users and
+// org contacts, each inner request of a $batch counted on its own.
 //
 // JSON batching (POST /v1.0/$batch) lives in batch.go and batchparse.go: the
 // batch is a row of the route table, and each of its inner requests goes

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -172,7 +173,7 @@ func TestBaseURL(t *testing.T) {
 	})
 	t.Run("forwarded proto", func(t *testing.T) {
 		t.Parallel()
-		e := newEnv(t)
+		e := newEnv(t, func(c *Config) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")} })
 		u := e.newUser("contoso", "ada@contoso.com", contactgraph.PermContactsReadWrite)
 		for range 3 {
 			ok(t, e.do(t, "POST", "/v1.0/me/contactFolders", u.token, map[string]any{"displayName": contactgraph.NewID()}), 201)

@@ -47,6 +47,8 @@ const (
 	eSubscriptionNotFound contactgraph.Code = "graphapi_subscription_not_found" // no such subscription of the caller
 	eFailedDependency     contactgraph.Code = "graphapi_failed_dependency"      // a $batch request whose dependsOn failed
 	eQuerySyntax          contactgraph.Code = "graphapi_query_syntax"           // a $filter, $orderby or $search that does not parse or type-check
+	eApplicationThrottled contactgraph.Code = "graphapi_application_throttled"  // over Outlook's concurrency limit (throttle.go)
+	eHeadersTooLarge      contactgraph.Code = "graphapi_headers_too_large"      // a head over Config.MaxHeaderBytes (framing.go)
 )
 
 // graphCode is one row of the error table.
@@ -142,6 +144,12 @@ var errorTable = map[contactgraph.Code][2]graphCode{
 	eFailedDependency: {
 		{424, "FailedDependency", "The request depends on a request of the batch that failed."},
 		{424, "FailedDependency", "The request depends on a request of the batch that failed."}},
+	eApplicationThrottled: {
+		{429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit."},
+		{429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit."}},
+	eHeadersTooLarge: {
+		{431, "RequestHeaderFieldsTooLarge", "The request headers are too large."},
+		{431, "RequestHeaderFieldsTooLarge", "The request headers are too large."}},
 	eUnsupportedEncoding: {
 		{415, "UnsupportedMediaType", "The Content-Encoding of the request is not supported."},
 		{415, "Request_UnsupportedMediaType", "The Content-Encoding of the request is not supported."}},

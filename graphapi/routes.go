@@ -585,7 +585,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, p contactgraph.Pr
 		s.writeError(w, r, forbidden(directory))
 		return
 	}
-	rt.handle(s, w, r, c)
+	s.serveRoute(rt, w, r, c) // rt.handle, under the throttling limits when on
 }
 
 // checkOptions refuses the OData options a route does not take. allowed

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/contactgraph/contactgraph"
 	"github.com/contactgraph/contactgraph/notify"
+	"github.com/contactgraph/contactgraph/throttle"
 )
 
 // Authenticator verifies a bearer token and returns its principal. An
@@ -31,6 +33,14 @@ type Config struct {
 	// it instead of the request's scheme and Host. "/v1.0" is appended
 	// unless it already ends the URL.
 	PublicURL string
+	// TrustedProxies are the addresses of the reverse proxies in front of
+	// the server: only their requests may say, in Forwarded or
+	// X-Forwarded-Proto and X-Forwarded-Host, which scheme and host links
+	// are built on (links.go).
+	TrustedProxies []netip.Prefix
+	// MaxHeaderBytes limits a request's line and header fields; a larger
+	// head is 431 with a Graph error body (framing.go). Default 64 KiB.
+	MaxHeaderBytes int
 	// MaxBodyBytes limits a request body, before and after gzip
 	// decompression. Default 4 MiB. A contact photo upload has a limit of
 	// its own, contactgraph.MaxPhotoBytes, whatever this one is.
@@ -85,6 +95,10 @@ type Config struct {
 	// 10,080 and 1,440 minutes, as Graph's Outlook contacts.
 	SubscriptionLifetime     time.Duration
 	RichSubscriptionLifetime time.Duration
+	// Throttle, when set, applies Graph's throttling limits (throttle.go);
+	// nil serves every request unthrottled.
+	Throttle *throttle.Limiter
+
 	// JWKS is the JSON Web Key Set of the server's signing keys (as
 	// auth.Local.PublicJWKS returns it), served unauthenticated at
 	// /common/discovery/v2.0/keys and /{tenant}/discovery/v2.0/keys (see
@@ -125,6 +139,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Auth == nil {
 		return nil, errors.New("graphapi: Config.Auth is required")
+	}
+	if cfg.MaxHeaderBytes <= 0 {
+		cfg.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
@@ -192,8 +209,9 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// ServeHTTP serves one request: request ids, authentication, routing,
-// permission and mailbox checks, then the route's handler. A panic in a
+// ServeHTTP serves one request: request ids, the framing checks
+// (framing.go), CORS, authentication, routing, permission and mailbox
+// checks, then the route's handler. A panic in a
 // handler is logged and answered with a 500 Graph error when nothing has
 // been written yet.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -202,6 +220,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer done()
 	rw := &trackingWriter{ResponseWriter: w}
 	defer s.recoverPanic(rw, r)
+	if s.refuseFraming(rw, r) { // framing.go
+		return
+	}
 	if s.cors(rw, r) {
 		return
 	}

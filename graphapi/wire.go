@@ -72,28 +72,6 @@ func (s *Server) writeNoContent(w http.ResponseWriter) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// baseURL returns the absolute base of links, such as
-// "http://127.0.0.1:8080/v1.0": Config.PublicURL when set, else the
-// request's scheme (TLS, or X-Forwarded-Proto when it says http or https)
-// and Host.
-func (s *Server) baseURL(r *http.Request) string {
-	if s.base != "" {
-		return s.base
-	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	if p := r.Header.Get("X-Forwarded-Proto"); p != "" {
-		p, _, _ = strings.Cut(p, ",")
-		switch p = strings.ToLower(strings.TrimSpace(p)); p {
-		case "http", "https":
-			scheme = p
-		}
-	}
-	return scheme + "://" + r.Host + "/v1.0"
-}
-
 // appendJSONString appends s as a JSON string, without the HTML escaping
 // of encoding/json's Marshal: "&" in a link stays "&", as Graph writes it,
 // not "\u0026".

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/contactgraph/contactgraph/internal/sqlstore"
 	"github.com/jackc/pgx/v5"
@@ -50,7 +51,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 			return fmt.Errorf("migrate: the database has schema version %d, newer than this server knows (%d)", have, len(sqlstore.Schema))
 		}
 		for v := have + 1; v <= len(sqlstore.Schema); v++ {
-			if _, err := tx.Exec(ctx, sqlstore.Migration(v, sqlstore.Postgres)); err != nil {
+			if _, err := tx.Exec(ctx, pgMigration(sqlstore.Migration(v, sqlstore.Postgres))); err != nil {
 				return fmt.Errorf("migrate to version %d: %w", v, err)
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, v); err != nil {
@@ -63,3 +64,11 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 
 // quoteIdent quotes a schema name for SQL text and search_path.
 func quoteIdent(name string) string { return pgx.Identifier{name}.Sanitize() }
+
+// pgMigration turns a portable migration into PostgreSQL's: tables marked
+// /*UNLOGGED*/ (state that may be lost, such as the throttle counters)
+// become unlogged, so that their writes neither go to the WAL nor wait
+// for its flush at commit. SQLite reads the mark as a comment.
+func pgMigration(m string) string {
+	return strings.ReplaceAll(m, "/*UNLOGGED*/", "UNLOGGED")
+}

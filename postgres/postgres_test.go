@@ -21,7 +21,7 @@ import (
 const envDSN = "CONTACTGRAPH_TEST_POSTGRES"
 
 // testDSN returns the test database's DSN, or skips the test.
-func testDSN(t *testing.T) string {
+func testDSN(t testing.TB) string {
 	t.Helper()
 	dsn := os.Getenv(envDSN)
 	if dsn == "" {
@@ -32,7 +32,7 @@ func testDSN(t *testing.T) string {
 
 // newSchema returns the name of a new, random schema (not created yet) and
 // drops it with everything in it when the test ends.
-func newSchema(t *testing.T) string {
+func newSchema(t testing.TB) string {
 	t.Helper()
 	dsn := testDSN(t)
 	b := make([]byte, 8)
@@ -78,7 +78,7 @@ type env struct {
 }
 
 // newEnv opens a store on a fresh schema; clock may be nil.
-func newEnv(t *testing.T, clock *storetest.Clock) *env {
+func newEnv(t testing.TB, clock *storetest.Clock) *env {
 	t.Helper()
 	schema := newSchema(t)
 	e := &env{schema: schema, dsn: withAppName(testDSN(t), schema)}
@@ -87,7 +87,7 @@ func newEnv(t *testing.T, clock *storetest.Clock) *env {
 }
 
 // open opens another store (a replica) on the env's schema.
-func (e *env) open(t *testing.T, clock *storetest.Clock) *postgres.DB {
+func (e *env) open(t testing.TB, clock *storetest.Clock) *postgres.DB {
 	t.Helper()
 	opts := postgres.Options{Schema: e.schema}
 	if clock != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/contactgraph/contactgraph/auth"
 	"github.com/contactgraph/contactgraph/carddav"
 	"github.com/contactgraph/contactgraph/graphapi"
+	"github.com/contactgraph/contactgraph/httpguard"
 	"github.com/contactgraph/contactgraph/notify"
 	"github.com/contactgraph/contactgraph/ops"
 )
@@ -48,6 +49,8 @@ type serveConfig struct {
 	CORSOrigins   []string
 	Notify        notifyConfig
 	Ops           opsConfig
+	Throttle      throttleConfig
+	Net           netConfig
 	allow         []netip.Prefix // Notify.Allow, parsed
 }
 
@@ -79,6 +82,8 @@ func (m *Main) serveFlags(args []string) (serveConfig, error) {
 	cors := fs.String("cors-origins", m.env("CORS_ORIGINS", ""), "comma-separated browser origins allowed to call the server (CORS), such as https://app.example.com,http://localhost:5173, or * for any (env CONTACTGRAPH_CORS_ORIGINS)")
 	m.notifyFlags(fs, &c.Notify)
 	m.opsFlags(fs, &c.Ops)
+	m.throttleFlags(fs, &c.Throttle)
+	m.netFlags(fs, &c.Net)
 	if err := m.parseFlags(fs, args); err != nil {
 		return c, err
 	}
@@ -95,6 +100,12 @@ func (m *Main) serveFlags(args []string) (serveConfig, error) {
 	}
 	var err error
 	if c.allow, err = c.Notify.check(); err != nil {
+		return c, err
+	}
+	if err := c.Throttle.check(); err != nil {
+		return c, err
+	}
+	if err := c.Net.check(); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
@@ -196,6 +207,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		Observer:           o.metrics,
 		Emulator:           cfg.Emulator,
 		CORSOrigins:        cfg.CORSOrigins,
+		Throttle:           cfg.Throttle.limiter(store),
+		TrustedProxies:     cfg.Net.trusted,
+		MaxHeaderBytes:     cfg.Net.MaxHeaderBytes,
 
 		AllowHTTPNotifications:   cfg.Notify.AllowHTTP,
 		NotificationClient:       guard.Client(cfg.Notify.ValidationTimeout),
@@ -215,12 +229,13 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	scheme := "http"
 	srv := &http.Server{
-		Handler:           o.handler(dav.Wrap(api)), // CardDAV under /dav/ and /.well-known/carddav
+		Handler:           httpguard.Handler(o.handler(dav.Wrap(api))), // CardDAV under /dav/ and /.well-known/carddav; serve_net.go
+		ConnContext:       httpguard.ConnContext,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      120 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    cfg.Net.serverHeaderBytes(),
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	if cfg.TLS {
@@ -229,10 +244,10 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 			ln.Close()
 			return err
 		}
-		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		ln = tls.NewListener(ln, srv.TLSConfig)
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
 		scheme = "https"
 	}
+	ln = cfg.Net.listener(ln, srv.TLSConfig) // TLS, when set, is the listener's
 	base := fmt.Sprintf("%s://%s/v1.0", scheme, displayAddr(ln.Addr()))
 	if cfg.PublicURL != "" {
 		base = strings.TrimSuffix(cfg.PublicURL, "/") + "/v1.0"

@@ -253,6 +253,39 @@ FROM contact_ext_props p JOIN contacts c ON c.id = p.contact_id
 WHERE p.prop_key = 'String {00020329-0000-0000-c000-000000000046} Name contactgraph.carddav.href' AND p.multi = 0
 ON CONFLICT DO NOTHING;
 `,
+	// 9: the counters of --throttle graph, shared by the replicas of a
+	// PostgreSQL database (postgres/throttle.go); a SQLite server counts in
+	// its process and leaves them empty. Times are Unix milliseconds.
+	// throttle_slots: concurrency slots, held by holder until lease_until
+	// (0: free). throttle_windows: a fixed window's count until reset; ok
+	// says whether the last addition was made. throttle_buckets: a token
+	// bucket's level at time at, with its capacity and refill rate (tokens
+	// per millisecond) for the sweep; ok as for windows. /*UNLOGGED*/
+	// makes PostgreSQL's tables unlogged (postgres/migrate.go): counters
+	// may be lost in a crash, and then need no WAL.
+	`
+CREATE /*UNLOGGED*/ TABLE throttle_slots (
+	name        TEXT NOT NULL,
+	slot        INTEGER NOT NULL,
+	holder      TEXT NOT NULL,
+	lease_until BIGINT NOT NULL,
+	PRIMARY KEY (name, slot)
+);
+CREATE /*UNLOGGED*/ TABLE throttle_windows (
+	name  TEXT PRIMARY KEY,
+	reset BIGINT NOT NULL,
+	used  BIGINT NOT NULL,
+	ok    INTEGER NOT NULL
+);
+CREATE /*UNLOGGED*/ TABLE throttle_buckets (
+	name     TEXT PRIMARY KEY,
+	level    DOUBLE PRECISION NOT NULL,
+	at       BIGINT NOT NULL,
+	capacity BIGINT NOT NULL,
+	rate     DOUBLE PRECISION NOT NULL,
+	ok       INTEGER NOT NULL
+);
+`,
 }
 
 // CardNamesMigration is the version that creates card_names.
