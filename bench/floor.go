@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -63,19 +61,8 @@ type floorRound struct {
 	link   string
 }
 
-// tokenKeySecret is the secret graphapi signs delta tokens with.
-const tokenKeySecret = "delta-token-key"
-
 func newFloorRound(ctx context.Context, store contactgraph.Store, tenantName, upn, folder string) (*floorRound, error) {
-	key, err := store.Secret(ctx, tokenKeySecret, func() ([]byte, error) {
-		k := make([]byte, 32)
-		_, err := rand.Read(k)
-		return []byte(hex.EncodeToString(k)), err
-	})
-	if err != nil {
-		return nil, err
-	}
-	codec, err := delta.NewCodec(key)
+	engine, err := delta.NewEngine(ctx, store) // the token key graphapi signs with
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +75,7 @@ func newFloorRound(ctx context.Context, store contactgraph.Store, tenantName, up
 	p := contactgraph.Principal{TenantID: tid, UserID: uid, UPN: upn, Scopes: []string{contactgraph.PermContactsReadWrite}}
 	base := "http://127.0.0.1:8080/v1.0"
 	return &floorRound{
-		engine: &delta.Engine{Store: store, Codec: codec},
+		engine: engine,
 		req:    delta.Request{Collection: delta.Contacts, Mailbox: mb, Scope: folder, Caller: delta.CallerOf(p), PageSize: pageSize},
 		base:   base,
 		link:   base + "/me/contactFolders/" + folder + "/contacts/delta",

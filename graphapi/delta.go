@@ -3,9 +3,6 @@ package graphapi
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -19,25 +16,13 @@ type deltaState struct {
 	engine *delta.Engine
 }
 
-// tokenKeySecret names the key that signs delta tokens, kept in the store
-// so that a restarted server and every replica accept the same tokens.
-const tokenKeySecret = "delta-token-key"
-
 func (s *Server) initDelta() error {
-	key, err := s.cfg.Store.Secret(context.Background(), tokenKeySecret, func() ([]byte, error) {
-		b := make([]byte, 32)
-		_, err := rand.Read(b)
-		return []byte(hex.EncodeToString(b)), err
-	})
-	if err != nil {
-		return fmt.Errorf("delta token key: %w", err)
-	}
-	codec, err := delta.NewCodec(key)
+	e, err := delta.NewEngine(context.Background(), s.cfg.Store)
 	if err != nil {
 		return err
 	}
-	s.delta.engine = &delta.Engine{Store: s.cfg.Store, Codec: codec, Now: s.cfg.Now, Retention: s.cfg.DeltaRetention,
-		DirectoryRetention: s.cfg.DirectoryRetention, RoundLifetime: s.cfg.RoundLifetime}
+	e.Now, e.Retention, e.DirectoryRetention, e.RoundLifetime = s.cfg.Now, s.cfg.DeltaRetention, s.cfg.DirectoryRetention, s.cfg.RoundLifetime
+	s.delta.engine = e
 	return nil
 }
 
