@@ -11,7 +11,7 @@ import (
 )
 
 // folder reads a folder of the mailbox. ENotFound.
-func (s *Store) folder(ctx context.Context, x querier, mb contactgraph.Mailbox, id string) (*contactgraph.Folder, error) {
+func (s *Store) folder(ctx context.Context, x *conn, mb contactgraph.Mailbox, id string) (*contactgraph.Folder, error) {
 	f := &contactgraph.Folder{ID: id}
 	err := s.queryRow(ctx, x, `SELECT parent_id, display_name, rev FROM folders WHERE id = ? AND tenant_id = ? AND user_id = ?`,
 		id, mb.TenantID, mb.UserID).Scan(&f.ParentID, &f.DisplayName, &f.Rev)
