@@ -115,7 +115,7 @@ func (e *Engine) start(req Request, owner string, retention time.Duration) (Toke
 	}
 	t, err := e.Codec.Decode(req.Token)
 	if errors.Is(err, ErrForeignKey) {
-		return t, contactgraph.Errorf(contactgraph.EResyncRequired, "The delta token is no longer valid, and the app must reset the sync state.")
+		return t, &contactgraph.Error{Code: contactgraph.EResyncRequired} // graphapi words it
 	}
 	if err != nil {
 		return t, badToken()
@@ -124,7 +124,7 @@ func (e *Engine) start(req Request, owner string, retention time.Duration) (Toke
 		return t, badToken()
 	}
 	if e.ResyncBefore != nil && t.Issued.Before(e.ResyncBefore(req.tenant())) {
-		return t, contactgraph.Errorf(contactgraph.EResyncRequired, "The delta token is no longer valid, and the app must reset the sync state.")
+		return t, &contactgraph.Error{Code: contactgraph.EResyncRequired} // graphapi words it
 	}
 	if retention > 0 && now.Sub(t.Issued) > retention {
 		return t, expired()

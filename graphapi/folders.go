@@ -133,7 +133,7 @@ func (s *Server) updateFolder(w http.ResponseWriter, r *http.Request, c *call) {
 	}
 	id := c.lastFolderID()
 	if id == c.mb.RootID {
-		s.writeError(w, r, contactgraph.Errorf(eChangeDistinguished, "The default contacts folder cannot be renamed or moved."))
+		s.writeError(w, r, &contactgraph.Error{Code: eChangeDistinguished})
 		return
 	}
 	f, err := s.cfg.Store.UpdateFolder(r.Context(), c.mb, id, in)
@@ -149,7 +149,7 @@ func (s *Server) updateFolder(w http.ResponseWriter, r *http.Request, c *call) {
 func (s *Server) deleteFolder(w http.ResponseWriter, r *http.Request, c *call) {
 	id := c.lastFolderID()
 	if id == c.mb.RootID {
-		s.writeError(w, r, contactgraph.Errorf(eDeleteDistinguished, "Distinguished folders cannot be deleted."))
+		s.writeError(w, r, &contactgraph.Error{Code: eDeleteDistinguished})
 		return
 	}
 	if err := s.cfg.Store.DeleteFolder(r.Context(), c.mb, id); err != nil {

@@ -120,7 +120,7 @@ func (s *Store) UpdateFolder(ctx context.Context, mb contactgraph.Mailbox, id st
 			return err
 		}
 		if f.IsRoot() {
-			return contactgraph.Errorf(contactgraph.EInvalid, "The default contacts folder cannot be renamed or moved.")
+			return &contactgraph.Error{Code: contactgraph.EInvalid, Err: contactgraph.ErrDefaultFolder}
 		}
 		oldParent := f.ParentID
 		if in.DisplayName != nil {
@@ -208,7 +208,7 @@ func (s *Store) DeleteFolder(ctx context.Context, mb contactgraph.Mailbox, id st
 			return err
 		}
 		if f.IsRoot() {
-			return contactgraph.Errorf(contactgraph.EInvalid, "Distinguished folders cannot be deleted.")
+			return &contactgraph.Error{Code: contactgraph.EInvalid, Err: contactgraph.ErrDefaultFolder}
 		}
 		sub, err := s.subtree(ctx, tx, id)
 		if err != nil {
