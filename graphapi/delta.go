@@ -45,27 +45,14 @@ var (
 		unsupported: []string{optOrderBy, optTop, optSkip, optSearch, optExpand, optCount}, filter: true, minimal: true}
 )
 
-// serveContactDelta answers GET .../contacts/delta for the contacts of folderID.
-func (s *Server) serveContactDelta(w http.ResponseWriter, r *http.Request, mb contactgraph.Mailbox, folderID string) {
-	s.serveDelta(w, r, delta.Request{Collection: delta.Contacts, Mailbox: mb, Scope: folderID}, contactDeltaSpec)
-}
-
-// serveFolderDelta answers GET .../contactFolders/delta (parentID empty:
-// every folder of the mailbox, flat) and .../childFolders/delta.
-func (s *Server) serveFolderDelta(w http.ResponseWriter, r *http.Request, mb contactgraph.Mailbox, parentID string) {
-	s.serveDelta(w, r, delta.Request{Collection: delta.Folders, Mailbox: mb, Scope: parentID}, folderDeltaSpec)
-}
-
 // serveDelta answers one delta call: it checks the query (options live in
 // the token: $select and $filter count only on a round's first call), reads
 // Prefer on every call, runs the engine and writes the page with exactly
-// one of @odata.nextLink and @odata.deltaLink.
-func (s *Server) serveDelta(w http.ResponseWriter, r *http.Request, req delta.Request, spec deltaSpec) {
-	q, err := queryOptions(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+// one of @odata.nextLink and @odata.deltaLink. The query and the
+// principal are the ones route parsed into c.
+func (s *Server) serveDelta(w http.ResponseWriter, r *http.Request, c *call, req delta.Request, spec deltaSpec) {
+	q := c.q
+	var err error
 	for _, opt := range spec.unsupported {
 		if q.Has(opt) {
 			s.writeError(w, r, contactgraph.Errorf(contactgraph.EUnsupported,
@@ -115,8 +102,7 @@ func (s *Server) serveDelta(w http.ResponseWriter, r *http.Request, req delta.Re
 			return
 		}
 	}
-	p, _ := contactgraph.FromContext(r.Context())
-	req.Caller = delta.CallerOf(p)
+	req.Caller = delta.CallerOf(c.p)
 	pref := parsePrefer(r.Header)
 	req.PageSize = min(spec.defaultPage, s.cfg.DeltaMaxPageSize)
 	if pref.MaxPageSize > 0 {

@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"github.com/contactgraph/contactgraph"
+	"github.com/contactgraph/contactgraph/delta"
 )
 
 // listFolders serves GET {mailbox}/contactFolders (the children of the
@@ -163,7 +164,7 @@ func (s *Server) deleteFolder(w http.ResponseWriter, r *http.Request, c *call) {
 // for {mailbox}/contactFolders/delta, the children of the path's folder
 // for …/childFolders/delta.
 func (s *Server) folderDelta(w http.ResponseWriter, r *http.Request, c *call) {
-	s.serveFolderDelta(w, r, c.mb, c.deltaParent())
+	s.serveDelta(w, r, c, delta.Request{Collection: delta.Folders, Mailbox: c.mb, Scope: c.deltaParent()}, folderDeltaSpec)
 }
 
 // deltaParent returns the parent of a folder delta route's collection: ""
