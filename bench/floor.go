@@ -39,7 +39,7 @@ func (b *bench) floor(ctx context.Context, name, folder string, n, reps int) err
 		items = got
 	}
 	rate := perSecond(items, median(took))
-	b.report.addMeasured(Record{Name: "floor", Workload: wFloor, Backend: b.backend, Size: n, Value: round3(rate), Unit: "contacts/s", Samples: len(took),
+	b.report.addMeasured(Record{Name: recFloor, Workload: wFloor, Backend: b.backend, Size: n, Value: round3(rate), Unit: "contacts/s", Samples: len(took),
 		Note: fmt.Sprintf("delta.Engine.Contacts on the same database in one process, pages of %d encoded as the server does, no HTTP; median %s per round of %d items", pageSize, median(took).Round(time.Millisecond), items)}, m)
 	b.logf("floor over %d: %.0f contacts/s", items, rate)
 	return nil
