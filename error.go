@@ -57,6 +57,12 @@ func (e *Error) Is(target error) bool {
 	return ok && t.Message == "" && t.Err == nil && t.Code == e.Code
 }
 
+// ErrDefaultFolder is the cause (Err) of the EInvalid a store returns when
+// asked to delete, rename or move a mailbox's default contacts folder. The
+// store does not word it: the HTTP layer answers that request itself, with
+// the message of its error table.
+var ErrDefaultFolder = errors.New("the default contacts folder cannot be deleted, renamed or moved")
+
 // Errorf returns an *Error with the given code and a formatted, client-safe message.
 func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}

@@ -81,7 +81,7 @@ func TestFormatting(t *testing.T) {
 
 func TestTargets(t *testing.T) {
 	r := newReport("sqlite", false, "local")
-	add := func(name, backend string, size int, v float64) {
+	add := func(name RecordName, backend string, size int, v float64) {
 		r.add(Record{Name: name, Backend: backend, Size: size, Value: v})
 	}
 	add("incremental_p50", "sqlite", 10_000, 0.5)

@@ -70,7 +70,7 @@ func (b *bench) runMemory(ctx context.Context) error {
 		total += c
 	}
 	be := b.backend
-	b.report.addMeasured(Record{Name: "memory_peak_rss", Workload: wMemory, Backend: be, Size: n, Value: round3(peak), Unit: "MB", Samples: k,
+	b.report.addMeasured(Record{Name: recMemoryPeakRSS, Workload: wMemory, Backend: be, Size: n, Value: round3(peak), Unit: "MB", Samples: k,
 		Note: fmt.Sprintf("VmHWM of a fresh server process after %d concurrent full rounds (pages of %d, read undecoded); %.1f MB before they started", k, pageSize, idle)}, m)
 	b.report.add(Record{Name: "memory_max_sampled_rss", Workload: wMemory, Backend: be, Size: n, Value: round3(maxRSS), Unit: "MB",
 		Note: "largest VmRSS sampled every 50 ms during the rounds"})

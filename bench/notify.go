@@ -183,7 +183,7 @@ func (b *bench) notifyLatency(ctx context.Context, a *api, h *hookServer) error 
 		}
 	}
 	be := b.backend
-	b.report.addMeasured(Record{Name: "notify_latency_p50", Workload: wNotify, Backend: be, Size: n, Value: round3(ms(percentile(lat, 0.5))), Unit: "ms", Samples: n,
+	b.report.addMeasured(Record{Name: recNotifyLatencyP50, Workload: wNotify, Backend: be, Size: n, Value: round3(ms(percentile(lat, 0.5))), Unit: "ms", Samples: n,
 		Note: "POST of a contact sent -> its notification at the receiver, one subscription, sequential"}, m)
 	b.report.add(Record{Name: "notify_latency_p99", Workload: wNotify, Backend: be, Size: n, Value: round3(ms(percentile(lat, 0.99))), Unit: "ms", Samples: n})
 	b.report.add(Record{Name: "notify_after_ack_p50", Workload: wNotify, Backend: be, Size: n, Value: round3(ms(percentile(after, 0.5))), Unit: "ms", Samples: n,
@@ -277,7 +277,7 @@ func (b *bench) notifyFanout(ctx context.Context, a *api, h *hookServer) error {
 	}
 	slices.Sort(times)
 	med := times[len(times)/2]
-	b.report.addMeasured(Record{Name: "notify_fanout", Workload: wNotify, Backend: b.backend, Size: n, Value: round3(ms(med)), Unit: "ms", Samples: len(times),
+	b.report.addMeasured(Record{Name: recNotifyFanout, Workload: wNotify, Backend: b.backend, Size: n, Value: round3(ms(med)), Unit: "ms", Samples: len(times),
 		Note: fmt.Sprintf("one create -> all %d subscriptions (distinct URLs) notified; median of %d", n, len(times))}, m)
 	b.logf("notify_fanout: %d subscriptions notified in %.1f ms (median of %d)", n, ms(med), len(times))
 	return nil

@@ -264,11 +264,11 @@ func peerStorage() string {
 }
 
 func (b *bench) recordPeer(backend string, n int, res peerResult, m *cpuMeter, note string) {
-	b.report.addMeasured(Record{Name: "peer_writes", Workload: wPeers, Backend: backend, Size: n, Value: round3(perSecond(n, res.writes)), Unit: "creates/s", Samples: n,
+	b.report.addMeasured(Record{Name: recPeerWrites, Workload: wPeers, Backend: backend, Size: n, Value: round3(perSecond(n, res.writes)), Unit: "creates/s", Samples: n,
 		Note: note + fmt.Sprintf("; %d sequential creates took %s", n, res.writes.Round(time.Millisecond))}, m)
-	b.report.add(Record{Name: "peer_initial_sync", Workload: wPeers, Backend: backend, Size: n, Value: round3(ms(median(res.initial))), Unit: "ms", Samples: len(res.initial),
+	b.report.add(Record{Name: recPeerInitialSync, Workload: wPeers, Backend: backend, Size: n, Value: round3(ms(median(res.initial))), Unit: "ms", Samples: len(res.initial),
 		Note: "median full sync of the collection"})
-	b.report.add(Record{Name: "peer_incremental_sync", Workload: wPeers, Backend: backend, Size: n, Value: round3(ms(median(res.incremental))), Unit: "ms", Samples: len(res.incremental),
+	b.report.add(Record{Name: recPeerIncrementalSync, Workload: wPeers, Backend: backend, Size: n, Value: round3(ms(median(res.incremental))), Unit: "ms", Samples: len(res.incremental),
 		Note: fmt.Sprintf("median sync after %d changes", changesPerRound)})
 	b.logf("peers: %s: %.0f creates/s, initial %.2f ms, incremental %.2f ms", backend, perSecond(n, res.writes), ms(median(res.initial)), ms(median(res.incremental)))
 }

@@ -15,15 +15,37 @@ import (
 	"time"
 )
 
+// RecordName names a figure of the result file. The names that finish and
+// targets look up are the constants below, shared with the workloads that
+// record them.
+type RecordName string
+
+// Figures that ratios and targets are computed from.
+const (
+	recIncrementalP50      RecordName = "incremental_p50"
+	recFirstRound          RecordName = "first_round"
+	recFirstRoundUndecoded RecordName = "first_round_undecoded"
+	recFloor               RecordName = "floor"
+	recWritesSeq           RecordName = "writes_seq"
+	recWritesC16           RecordName = "writes_c16"
+	recEmailLookupP50      RecordName = "email_lookup_p50"
+	recNotifyLatencyP50    RecordName = "notify_latency_p50"
+	recNotifyFanout        RecordName = "notify_fanout"
+	recMemoryPeakRSS       RecordName = "memory_peak_rss"
+	recPeerWrites          RecordName = "peer_writes"
+	recPeerInitialSync     RecordName = "peer_initial_sync"
+	recPeerIncrementalSync RecordName = "peer_incremental_sync"
+)
+
 // Record is one measured figure.
 type Record struct {
-	Name     string  `json:"name"`
-	Workload string  `json:"workload"`
-	Backend  string  `json:"backend"` // the store of the server measured, or the CardDAV peer
-	Size     int     `json:"size"`    // contacts in the collection (or created)
-	Value    float64 `json:"value"`
-	Unit     string  `json:"unit"`
-	Samples  int     `json:"samples,omitempty"` // measurements the value summarises
+	Name     RecordName `json:"name"`
+	Workload string     `json:"workload"`
+	Backend  string     `json:"backend"` // the store of the server measured, or the CardDAV peer
+	Size     int        `json:"size"`    // contacts in the collection (or created)
+	Value    float64    `json:"value"`
+	Unit     string     `json:"unit"`
+	Samples  int        `json:"samples,omitempty"` // measurements the value summarises
 	// OtherCPU is the share of the machine's CPU time that processes other
 	// than the bench and the server (or peer) measured used meanwhile.
 	OtherCPU *float64 `json:"other_cpu,omitempty"`
@@ -131,7 +153,7 @@ func (r *Report) fail(workload string, err error) {
 }
 
 // find returns the record of a name, backend and size.
-func (r *Report) find(name, backend string, size int) (Record, bool) {
+func (r *Report) find(name RecordName, backend string, size int) (Record, bool) {
 	for _, rec := range r.Records {
 		if rec.Name == name && rec.Backend == backend && rec.Size == size {
 			return rec, true
@@ -141,7 +163,7 @@ func (r *Report) find(name, backend string, size int) (Record, bool) {
 }
 
 // sizesOf returns the sizes that have a record of name and backend, ascending.
-func (r *Report) sizesOf(name, backend string) []int {
+func (r *Report) sizesOf(name RecordName, backend string) []int {
 	var out []int
 	for _, rec := range r.Records {
 		if rec.Name == name && rec.Backend == backend {
@@ -168,26 +190,26 @@ func (r *Report) finish() {
 	}
 
 	// Incremental: the largest folder against the smallest.
-	if s := r.sizesOf("incremental_p50", be); len(s) >= 2 {
-		lo, _ := r.find("incremental_p50", be, s[0])
-		hi, _ := r.find("incremental_p50", be, s[len(s)-1])
+	if s := r.sizesOf(recIncrementalP50, be); len(s) >= 2 {
+		lo, _ := r.find(recIncrementalP50, be, s[0])
+		hi, _ := r.find(recIncrementalP50, be, s[len(s)-1])
 		ratio(fmt.Sprintf("incremental_p50_%s_vs_%s", human(s[len(s)-1]), human(s[0])),
 			fmt.Sprintf("incremental_p50 at %d / at %d", s[len(s)-1], s[0]), hi.Value, lo.Value)
 	}
 	// First round against the floor, per size.
-	for _, n := range r.sizesOf("first_round", be) {
-		fr, _ := r.find("first_round", be, n)
-		fl, ok := r.find("floor", be, n)
+	for _, n := range r.sizesOf(recFirstRound, be) {
+		fr, _ := r.find(recFirstRound, be, n)
+		fl, ok := r.find(recFloor, be, n)
 		if !ok {
 			continue
 		}
 		ratio("first_round_vs_floor_"+human(n), fmt.Sprintf("first_round / floor at %d", n), fr.Value, fl.Value)
-		if w, ok := r.find("first_round_undecoded", be, n); ok {
+		if w, ok := r.find(recFirstRoundUndecoded, be, n); ok {
 			ratio("first_round_undecoded_vs_floor_"+human(n), fmt.Sprintf("first_round_undecoded / floor at %d", n), w.Value, fl.Value)
 		}
 	}
-	if seq, ok := r.find("writes_seq", be, r.sizeOf("writes_seq", be)); ok {
-		if c16, ok := r.find("writes_c16", be, r.sizeOf("writes_c16", be)); ok {
+	if seq, ok := r.find(recWritesSeq, be, r.sizeOf(recWritesSeq, be)); ok {
+		if c16, ok := r.find(recWritesC16, be, r.sizeOf(recWritesC16, be)); ok {
 			ratio("writes_c16_vs_seq", "writes_c16 / writes_seq", c16.Value, seq.Value)
 		}
 	}
@@ -210,7 +232,7 @@ func (r *Report) finish() {
 }
 
 // sizeOf returns the largest size with a record of name and backend.
-func (r *Report) sizeOf(name, backend string) int {
+func (r *Report) sizeOf(name RecordName, backend string) int {
 	s := r.sizesOf(name, backend)
 	if len(s) == 0 {
 		return -1
@@ -234,8 +256,8 @@ func (r *Report) targets() {
 	add := func(name, goal string, v float64, unit string, met bool) {
 		r.Targets = append(r.Targets, Target{name, goal, round3(v), unit, met})
 	}
-	if n := r.sizeOf("incremental_p50", be); n > 0 {
-		rec, _ := r.find("incremental_p50", be, n)
+	if n := r.sizeOf(recIncrementalP50, be); n > 0 {
+		rec, _ := r.find(recIncrementalP50, be, n)
 		add("incremental_p50_"+human(n), "< 1 ms at 1,000,000", rec.Value, "ms", rec.Value < 1)
 	}
 	for _, x := range r.Ratios {
@@ -243,14 +265,14 @@ func (r *Report) targets() {
 			add(x.Name, "< 1.3 (1,000,000 vs 10,000)", x.Value, "ratio", x.Value < 1.3)
 		}
 	}
-	if rec, ok := r.find("writes_seq", be, r.sizeOf("writes_seq", be)); ok {
+	if rec, ok := r.find(recWritesSeq, be, r.sizeOf(recWritesSeq, be)); ok {
 		add("writes_seq", ">= 5,000 creates/s", rec.Value, rec.Unit, rec.Value >= 5000)
 	}
-	if rec, ok := r.find("writes_c16", be, r.sizeOf("writes_c16", be)); ok {
+	if rec, ok := r.find(recWritesC16, be, r.sizeOf(recWritesC16, be)); ok {
 		add("writes_c16", ">= 15,000 creates/s", rec.Value, rec.Unit, rec.Value >= 15000)
 	}
-	if n := r.sizeOf("first_round", be); n > 0 {
-		rec, _ := r.find("first_round", be, n)
+	if n := r.sizeOf(recFirstRound, be); n > 0 {
+		rec, _ := r.find(recFirstRound, be, n)
 		add("first_round_"+human(n), ">= 100,000 contacts/s", rec.Value, rec.Unit, rec.Value >= 100_000)
 		if v, ok := r.ratioValue("first_round_vs_floor_" + human(n)); ok {
 			add("first_round_vs_floor_"+human(n), ">= 0.5 of the floor", v, "ratio", v >= 0.5)
@@ -270,32 +292,33 @@ func (r *Report) targets() {
 			add("speedup_vs_faster_peer_"+m.short+" ("+bestPeer+")", ">= 100x", best, "x", best >= 100)
 		}
 	}
-	if n := r.sizeOf("email_lookup_p50", be); n > 0 {
-		rec, _ := r.find("email_lookup_p50", be, n)
+	if n := r.sizeOf(recEmailLookupP50, be); n > 0 {
+		rec, _ := r.find(recEmailLookupP50, be, n)
 		add("email_lookup_p50_"+human(n), "< 2 ms over HTTP in a folder of 1,000,000", rec.Value, rec.Unit, rec.Value < 2)
 	}
-	if rec, ok := r.find("notify_latency_p50", be, r.sizeOf("notify_latency_p50", be)); ok {
+	if rec, ok := r.find(recNotifyLatencyP50, be, r.sizeOf(recNotifyLatencyP50, be)); ok {
 		add("notify_latency_p50", "< 5 ms on loopback (from sending the write: an upper bound)", rec.Value, rec.Unit, rec.Value < 5)
 	}
-	if n := r.sizeOf("notify_fanout", be); n > 0 {
-		rec, _ := r.find("notify_fanout", be, n)
+	if n := r.sizeOf(recNotifyFanout, be); n > 0 {
+		rec, _ := r.find(recNotifyFanout, be, n)
 		add("notify_fanout_"+human(n), "< 1 s for 1,000 subscriptions", rec.Value, rec.Unit, rec.Value < 1000)
 	}
-	if n := r.sizeOf("memory_peak_rss", be); n > 0 {
-		rec, _ := r.find("memory_peak_rss", be, n)
+	if n := r.sizeOf(recMemoryPeakRSS, be); n > 0 {
+		rec, _ := r.find(recMemoryPeakRSS, be, n)
 		add("memory_peak_rss_"+human(n), "< 200 MB (4 clients, 1,000,000)", rec.Value, rec.Unit, rec.Value < 200)
 	}
 }
 
 // peerMetrics are the figures measured for contactgraph and each peer.
 var peerMetrics = []struct {
-	name, short  string
+	name         RecordName
+	short        string
 	higherBetter bool
 	target       bool // a goal of the issue
 }{
-	{"peer_writes", "writes", true, true},
-	{"peer_initial_sync", "initial_sync", false, false},
-	{"peer_incremental_sync", "incremental_sync", false, true},
+	{recPeerWrites, "writes", true, true},
+	{recPeerInitialSync, "initial_sync", false, false},
+	{recPeerIncrementalSync, "incremental_sync", false, true},
 }
 
 // write saves the report as <dir>/<date>-<backend>.json (-quick.json for

@@ -71,9 +71,9 @@ func (b *bench) firstRounds(ctx context.Context, a *api, folder string, n, reps 
 	}
 	if timed {
 		be := b.backend
-		b.report.addMeasured(Record{Name: "first_round", Workload: wFirst, Backend: be, Size: n, Value: round3(perSecond(k, median(decoded))), Unit: "contacts/s", Samples: len(decoded),
+		b.report.addMeasured(Record{Name: recFirstRound, Workload: wFirst, Backend: be, Size: n, Value: round3(perSecond(k, median(decoded))), Unit: "contacts/s", Samples: len(decoded),
 			Note: fmt.Sprintf("median of %d full rounds of %d items, client.Client decoding every page and item, maxpagesize=%d; median %s per round", len(decoded), k, pageSize, median(decoded).Round(time.Millisecond))}, m)
-		b.report.addMeasured(Record{Name: "first_round_undecoded", Workload: wFirst, Backend: be, Size: n, Value: round3(perSecond(k, median(raw))), Unit: "contacts/s", Samples: len(raw),
+		b.report.addMeasured(Record{Name: recFirstRoundUndecoded, Workload: wFirst, Backend: be, Size: n, Value: round3(perSecond(k, median(raw))), Unit: "contacts/s", Samples: len(raw),
 			Note: "the same round reading the bytes only (links taken from the head of each page): the server's side of the figure"}, m)
 		b.logf("first round over %d: %.0f contacts/s decoded, %.0f contacts/s undecoded", k, perSecond(k, median(decoded)), perSecond(k, median(raw)))
 	}
@@ -200,7 +200,7 @@ func (b *bench) incremental(ctx context.Context, a *api, folder string, n int, i
 	}
 	be := b.backend
 	note := fmt.Sprintf("deltaLink round after %d changes (%d updates, %d creates, %d deletes), client.Client, %d rounds", changesPerRound, updatesPerRound, createsPerRound, deletesPerRound, len(lat))
-	b.report.addMeasured(Record{Name: "incremental_p50", Workload: wIncremental, Backend: be, Size: n, Value: round3(ms(percentile(lat, 0.5))), Unit: "ms", Samples: len(lat), Note: note}, m)
+	b.report.addMeasured(Record{Name: recIncrementalP50, Workload: wIncremental, Backend: be, Size: n, Value: round3(ms(percentile(lat, 0.5))), Unit: "ms", Samples: len(lat), Note: note}, m)
 	b.report.add(Record{Name: "incremental_p99", Workload: wIncremental, Backend: be, Size: n, Value: round3(ms(percentile(lat, 0.99))), Unit: "ms", Samples: len(lat)})
 	b.report.add(Record{Name: "change_p50", Workload: wIncremental, Backend: be, Size: n, Value: round3(ms(percentile(changeLat, 0.5))), Unit: "ms", Samples: len(changeLat),
 		Note: "one PATCH, POST or DELETE into the folder (the changes of the incremental rounds)"})

@@ -196,7 +196,7 @@ func (b *bench) runSoak(ctx context.Context, d time.Duration) error {
 		for _, e := range o.sample {
 			b.logf("soak: %s error: %s", kind, e)
 		}
-		b.report.add(Record{Name: "soak_" + kind + "_p99", Workload: wSoak, Backend: be, Size: soakFolder, Value: round3(ms(percentile(o.lat, 0.99))),
+		b.report.add(Record{Name: RecordName("soak_" + kind + "_p99"), Workload: wSoak, Backend: be, Size: soakFolder, Value: round3(ms(percentile(o.lat, 0.99))),
 			Unit: "ms", Samples: len(o.lat), Note: fmt.Sprintf("%d requests, %d errors; p50 %.3f ms", o.count.Load(), o.errs.Load(), ms(percentile(o.lat, 0.5)))})
 	}
 	b.report.add(Record{Name: "soak_throughput", Workload: wSoak, Backend: be, Size: soakFolder, Value: round3(float64(total()) / took.Seconds()),

@@ -66,7 +66,7 @@ func (b *bench) writes(ctx context.Context, a *api) (string, error) {
 	if !timed {
 		return seq, nil
 	}
-	b.recordWrites("writes_seq", n, lat, took, m, "1 client, POST …/contactFolders/{id}/contacts, keep-alive")
+	b.recordWrites(recWritesSeq, n, lat, took, m, "1 client, POST …/contactFolders/{id}/contacts, keep-alive")
 
 	conc, err := a.createFolder(ctx, "Concurrent "+b.runID)
 	if err != nil {
@@ -79,11 +79,11 @@ func (b *bench) writes(ctx context.Context, a *api) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	b.recordWrites("writes_c16", n, lat, took, m, fmt.Sprintf("%d concurrent clients, one folder", writers))
+	b.recordWrites(recWritesC16, n, lat, took, m, fmt.Sprintf("%d concurrent clients, one folder", writers))
 	return seq, nil
 }
 
-func (b *bench) recordWrites(name string, n int, lat []time.Duration, took time.Duration, m *cpuMeter, note string) {
+func (b *bench) recordWrites(name RecordName, n int, lat []time.Duration, took time.Duration, m *cpuMeter, note string) {
 	be := b.backend
 	b.report.addMeasured(Record{Name: name, Workload: wWrites, Backend: be, Size: n, Value: round3(perSecond(n, took)), Unit: "creates/s", Samples: n, Note: note}, m)
 	b.report.add(Record{Name: name + "_p50", Workload: wWrites, Backend: be, Size: n, Value: round3(ms(percentile(lat, 0.5))), Unit: "ms", Samples: n})

@@ -3,8 +3,11 @@ package delta
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"time"
 
@@ -112,7 +115,7 @@ func (e *Engine) start(req Request, owner string, retention time.Duration) (Toke
 	}
 	t, err := e.Codec.Decode(req.Token)
 	if errors.Is(err, ErrForeignKey) {
-		return t, contactgraph.Errorf(contactgraph.EResyncRequired, "The delta token is no longer valid, and the app must reset the sync state.")
+		return t, &contactgraph.Error{Code: contactgraph.EResyncRequired} // graphapi words it
 	}
 	if err != nil {
 		return t, badToken()
@@ -121,7 +124,7 @@ func (e *Engine) start(req Request, owner string, retention time.Duration) (Toke
 		return t, badToken()
 	}
 	if e.ResyncBefore != nil && t.Issued.Before(e.ResyncBefore(req.tenant())) {
-		return t, contactgraph.Errorf(contactgraph.EResyncRequired, "The delta token is no longer valid, and the app must reset the sync state.")
+		return t, &contactgraph.Error{Code: contactgraph.EResyncRequired} // graphapi words it
 	}
 	if retention > 0 && now.Sub(t.Issued) > retention {
 		return t, expired()
@@ -321,4 +324,28 @@ func (p Page) AppendJSON(b *bytes.Buffer, contextURL, link string) {
 		b.Write(it)
 	}
 	b.WriteString(`]}`)
+}
+
+// TokenKeySecret names the store secret that signs delta tokens: kept in
+// the store, so that a restarted server and every replica on the same
+// database accept the same tokens.
+const TokenKeySecret = "delta-token-key"
+
+// NewEngine returns an engine on store whose codec signs with the store's
+// token key (TokenKeySecret), made on first use. The caller sets Now, the
+// retentions and the other options.
+func NewEngine(ctx context.Context, store contactgraph.Store) (*Engine, error) {
+	key, err := store.Secret(ctx, TokenKeySecret, func() ([]byte, error) {
+		b := make([]byte, 32)
+		_, err := rand.Read(b)
+		return []byte(hex.EncodeToString(b)), err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("delta token key: %w", err)
+	}
+	codec, err := NewCodec(key)
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{Store: store, Codec: codec}, nil
 }

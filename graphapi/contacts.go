@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"github.com/contactgraph/contactgraph"
+	"github.com/contactgraph/contactgraph/delta"
 )
 
 // listContacts serves GET {mailbox}/contacts and …/contactFolders/{id}/contacts:
@@ -187,7 +188,7 @@ func (s *Server) deleteContact(w http.ResponseWriter, r *http.Request, c *call) 
 // contactDelta dispatches a contact delta route to the delta handler with
 // the folder of the path (the default folder for {mailbox}/contacts/delta).
 func (s *Server) contactDelta(w http.ResponseWriter, r *http.Request, c *call) {
-	s.serveContactDelta(w, r, c.mb, c.folderID())
+	s.serveDelta(w, r, c, delta.Request{Collection: delta.Contacts, Mailbox: c.mb, Scope: c.folderID()}, contactDeltaSpec)
 }
 
 // countContacts serves GET {mailbox}/contacts/$count: the number, as text.

@@ -3,9 +3,6 @@ package graphapi
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -19,25 +16,13 @@ type deltaState struct {
 	engine *delta.Engine
 }
 
-// tokenKeySecret names the key that signs delta tokens, kept in the store
-// so that a restarted server and every replica accept the same tokens.
-const tokenKeySecret = "delta-token-key"
-
 func (s *Server) initDelta() error {
-	key, err := s.cfg.Store.Secret(context.Background(), tokenKeySecret, func() ([]byte, error) {
-		b := make([]byte, 32)
-		_, err := rand.Read(b)
-		return []byte(hex.EncodeToString(b)), err
-	})
-	if err != nil {
-		return fmt.Errorf("delta token key: %w", err)
-	}
-	codec, err := delta.NewCodec(key)
+	e, err := delta.NewEngine(context.Background(), s.cfg.Store)
 	if err != nil {
 		return err
 	}
-	s.delta.engine = &delta.Engine{Store: s.cfg.Store, Codec: codec, Now: s.cfg.Now, Retention: s.cfg.DeltaRetention,
-		DirectoryRetention: s.cfg.DirectoryRetention, RoundLifetime: s.cfg.RoundLifetime}
+	e.Now, e.Retention, e.DirectoryRetention, e.RoundLifetime = s.cfg.Now, s.cfg.DeltaRetention, s.cfg.DirectoryRetention, s.cfg.RoundLifetime
+	s.delta.engine = e
 	return nil
 }
 
@@ -60,27 +45,14 @@ var (
 		unsupported: []string{optOrderBy, optTop, optSkip, optSearch, optExpand, optCount}, filter: true, minimal: true}
 )
 
-// serveContactDelta answers GET .../contacts/delta for the contacts of folderID.
-func (s *Server) serveContactDelta(w http.ResponseWriter, r *http.Request, mb contactgraph.Mailbox, folderID string) {
-	s.serveDelta(w, r, delta.Request{Collection: delta.Contacts, Mailbox: mb, Scope: folderID}, contactDeltaSpec)
-}
-
-// serveFolderDelta answers GET .../contactFolders/delta (parentID empty:
-// every folder of the mailbox, flat) and .../childFolders/delta.
-func (s *Server) serveFolderDelta(w http.ResponseWriter, r *http.Request, mb contactgraph.Mailbox, parentID string) {
-	s.serveDelta(w, r, delta.Request{Collection: delta.Folders, Mailbox: mb, Scope: parentID}, folderDeltaSpec)
-}
-
 // serveDelta answers one delta call: it checks the query (options live in
 // the token: $select and $filter count only on a round's first call), reads
 // Prefer on every call, runs the engine and writes the page with exactly
-// one of @odata.nextLink and @odata.deltaLink.
-func (s *Server) serveDelta(w http.ResponseWriter, r *http.Request, req delta.Request, spec deltaSpec) {
-	q, err := queryOptions(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+// one of @odata.nextLink and @odata.deltaLink. The query and the
+// principal are the ones route parsed into c.
+func (s *Server) serveDelta(w http.ResponseWriter, r *http.Request, c *call, req delta.Request, spec deltaSpec) {
+	q := c.q
+	var err error
 	for _, opt := range spec.unsupported {
 		if q.Has(opt) {
 			s.writeError(w, r, contactgraph.Errorf(contactgraph.EUnsupported,
@@ -130,8 +102,7 @@ func (s *Server) serveDelta(w http.ResponseWriter, r *http.Request, req delta.Re
 			return
 		}
 	}
-	p, _ := contactgraph.FromContext(r.Context())
-	req.Caller = delta.CallerOf(p)
+	req.Caller = delta.CallerOf(c.p)
 	pref := parsePrefer(r.Header)
 	req.PageSize = min(spec.defaultPage, s.cfg.DeltaMaxPageSize)
 	if pref.MaxPageSize > 0 {

@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"github.com/contactgraph/contactgraph"
+	"github.com/contactgraph/contactgraph/delta"
 )
 
 // listFolders serves GET {mailbox}/contactFolders (the children of the
@@ -133,7 +134,7 @@ func (s *Server) updateFolder(w http.ResponseWriter, r *http.Request, c *call) {
 	}
 	id := c.lastFolderID()
 	if id == c.mb.RootID {
-		s.writeError(w, r, contactgraph.Errorf(eChangeDistinguished, "The default contacts folder cannot be renamed or moved."))
+		s.writeError(w, r, &contactgraph.Error{Code: eChangeDistinguished})
 		return
 	}
 	f, err := s.cfg.Store.UpdateFolder(r.Context(), c.mb, id, in)
@@ -149,7 +150,7 @@ func (s *Server) updateFolder(w http.ResponseWriter, r *http.Request, c *call) {
 func (s *Server) deleteFolder(w http.ResponseWriter, r *http.Request, c *call) {
 	id := c.lastFolderID()
 	if id == c.mb.RootID {
-		s.writeError(w, r, contactgraph.Errorf(eDeleteDistinguished, "Distinguished folders cannot be deleted."))
+		s.writeError(w, r, &contactgraph.Error{Code: eDeleteDistinguished})
 		return
 	}
 	if err := s.cfg.Store.DeleteFolder(r.Context(), c.mb, id); err != nil {
@@ -163,7 +164,7 @@ func (s *Server) deleteFolder(w http.ResponseWriter, r *http.Request, c *call) {
 // for {mailbox}/contactFolders/delta, the children of the path's folder
 // for …/childFolders/delta.
 func (s *Server) folderDelta(w http.ResponseWriter, r *http.Request, c *call) {
-	s.serveFolderDelta(w, r, c.mb, c.deltaParent())
+	s.serveDelta(w, r, c, delta.Request{Collection: delta.Folders, Mailbox: c.mb, Scope: c.deltaParent()}, folderDeltaSpec)
 }
 
 // deltaParent returns the parent of a folder delta route's collection: ""

@@ -220,7 +220,7 @@ func (s *Server) purgeDeletedItem(w http.ResponseWriter, r *http.Request, c *cal
 
 // orgContactDelta serves GET /contacts/delta.
 func (s *Server) orgContactDelta(w http.ResponseWriter, r *http.Request, c *call) {
-	s.serveDelta(w, r, delta.Request{Collection: delta.OrgContacts, Tenant: c.p.TenantID}, orgDeltaSpec)
+	s.serveDelta(w, r, c, delta.Request{Collection: delta.OrgContacts, Tenant: c.p.TenantID}, orgDeltaSpec)
 }
 
 // countOrg counts the tenant's org contacts. Graph counts directory objects

@@ -116,6 +116,9 @@ func ctx() context.Context { return context.Background() }
 
 // must returns v, or stops the test when err is not nil. It panics with a
 // failure that Run turns into t.Fatal, so it is only for the test goroutine.
+// second returns the error of a call's two results.
+func second[T any](_ T, err error) error { return err }
+
 func must[T any](v T, err error) T {
 	if err != nil {
 		panic(failure{err})
@@ -248,6 +251,17 @@ func testFolders(t *testing.T, s contactgraph.Store, _ *Clock) {
 		t.Fatalf("child parent = %q", child.ParentID)
 	}
 	grand := must(s.CreateFolder(ctx(), mb, child.ID, folderIn("Deep")))
+	// The default folder stays: EInvalid caused by ErrDefaultFolder, which
+	// the HTTP layer words.
+	for what, err := range map[string]error{
+		"rename": second(s.UpdateFolder(ctx(), mb, mb.RootID, folderIn("Mine"))),
+		"move":   second(s.UpdateFolder(ctx(), mb, mb.RootID, contactgraph.FolderInput{ParentID: &a.ID})),
+		"delete": s.DeleteFolder(ctx(), mb, mb.RootID),
+	} {
+		if contactgraph.ErrorCode(err) != contactgraph.EInvalid || !errors.Is(err, contactgraph.ErrDefaultFolder) {
+			t.Errorf("%s of the default folder: %v, want EInvalid caused by ErrDefaultFolder", what, err)
+		}
+	}
 	_, err = s.CreateFolder(ctx(), mb, contactgraph.NewID(), folderIn("x"))
 	wantCode(t, err, contactgraph.ENotFound)
 	renamed := must(s.UpdateFolder(ctx(), mb, a.ID, contactgraph.FolderInput{DisplayName: str("Family")}))

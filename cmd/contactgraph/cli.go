@@ -28,8 +28,12 @@ var synopses = map[string]string{
 // parseFlags parses a command's flags. The flag package prints nothing:
 // -h or --help prints the command's usage, once, to standard output and
 // returns flag.ErrHelp (main exits 0); a wrong flag or value returns one
-// error naming it, which main prints once, with the way to the flags.
+// error naming it, which main prints once, with the way to the flags; a
+// malformed CONTACTGRAPH_* value read for a flag's default returns an error
+// naming the variable.
 func (m *Main) parseFlags(fs *flag.FlagSet, args []string) error {
+	envErr := m.envErr
+	m.envErr = nil
 	fs.SetOutput(io.Discard)
 	err := fs.Parse(args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -38,6 +42,9 @@ func (m *Main) parseFlags(fs *flag.FlagSet, args []string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w (run 'contactgraph %s -h' for its flags)", fs.Name(), err, fs.Name())
+	}
+	if envErr != nil {
+		return fmt.Errorf("%s: %w", fs.Name(), envErr)
 	}
 	return nil
 }

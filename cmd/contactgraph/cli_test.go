@@ -95,3 +95,28 @@ func TestCreateFromEnvironment(t *testing.T) {
 		t.Fatalf("token with CONTACTGRAPH_CREATE=1: %v", err)
 	}
 }
+
+// TestMalformedEnvironment: a CONTACTGRAPH_* value that is not an integer
+// or a duration fails serve with an error naming the variable, instead of
+// being ignored for the default.
+func TestMalformedEnvironment(t *testing.T) {
+	for name, v := range map[string]string{
+		"CONTACTGRAPH_MAX_PAGE_SIZE":         "lots",
+		"CONTACTGRAPH_MAX_BODY":              "4MB",
+		"CONTACTGRAPH_RETENTION":             "30",
+		"CONTACTGRAPH_NOTIFICATION_WORKERS":  "four",
+		"CONTACTGRAPH_THROTTLE_REQUESTS":     "1e4",
+		"CONTACTGRAPH_SUBSCRIPTION_LIFETIME": "7d",
+	} {
+		env := map[string]string{name: v}
+		m := &Main{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, Getenv: func(k string) string { return env[k] }}
+		_, err := m.serveFlags(nil)
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%s: %v, want an error naming the variable", name, v, err)
+		}
+		delete(env, name)
+		if _, err := m.serveFlags(nil); err != nil {
+			t.Errorf("after %s is unset: %v", name, err)
+		}
+	}
+}

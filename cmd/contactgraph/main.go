@@ -54,6 +54,8 @@ type Main struct {
 	// Rand is the source of the secrets commands generate (the clientState
 	// of sync --listen); nil for crypto/rand.
 	Rand io.Reader
+
+	envErr error // the first malformed CONTACTGRAPH_* value read; parseFlags returns it
 }
 
 const usage = `usage: contactgraph <command> [flags]
@@ -118,4 +120,12 @@ func (m *Main) env(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// badEnv remembers that CONTACTGRAPH_<name> holds v, which is not want;
+// the command's parseFlags fails with the first such value.
+func (m *Main) badEnv(name, v, want string) {
+	if m.envErr == nil {
+		m.envErr = fmt.Errorf("environment variable CONTACTGRAPH_%s=%q is not %s", name, v, want)
+	}
 }

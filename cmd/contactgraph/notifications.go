@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/contactgraph/contactgraph"
+	"github.com/contactgraph/contactgraph/graphapi"
 	"github.com/contactgraph/contactgraph/notify"
 	"github.com/contactgraph/contactgraph/ops"
 	"github.com/contactgraph/contactgraph/postgres"
@@ -39,9 +40,9 @@ func (m *Main) notifyFlags(fs *flag.FlagSet, c *notifyConfig) {
 	fs.DurationVar(&c.Timeout, "notification-timeout", envDuration(m, "NOTIFICATION_TIMEOUT", notify.DefaultTimeout), "how long a receiver has to answer a notification POST (env CONTACTGRAPH_NOTIFICATION_TIMEOUT)")
 	fs.DurationVar(&c.RetryFor, "notification-retry-for", envDuration(m, "NOTIFICATION_RETRY_FOR", notify.DefaultRetryFor), "how long a failing notification is retried before it is dropped and a missed lifecycle notification sent (env CONTACTGRAPH_NOTIFICATION_RETRY_FOR)")
 	fs.DurationVar(&c.Lease, "notification-lease", envDuration(m, "NOTIFICATION_LEASE", notify.DefaultLease), "how long a sender holds the notifications it claimed; a killed process's claims return to the other senders after it (env CONTACTGRAPH_NOTIFICATION_LEASE)")
-	fs.DurationVar(&c.ValidationTimeout, "validation-timeout", envDuration(m, "VALIDATION_TIMEOUT", 10*time.Second), "how long a receiver has to answer the validation request of a new subscription (env CONTACTGRAPH_VALIDATION_TIMEOUT)")
-	fs.DurationVar(&c.Lifetime, "subscription-lifetime", envDuration(m, "SUBSCRIPTION_LIFETIME", 10080*time.Minute), "how far ahead a subscription may expire (env CONTACTGRAPH_SUBSCRIPTION_LIFETIME)")
-	fs.DurationVar(&c.RichLifetime, "rich-subscription-lifetime", envDuration(m, "RICH_SUBSCRIPTION_LIFETIME", 1440*time.Minute), "the same for subscriptions with resource data (env CONTACTGRAPH_RICH_SUBSCRIPTION_LIFETIME)")
+	fs.DurationVar(&c.ValidationTimeout, "validation-timeout", envDuration(m, "VALIDATION_TIMEOUT", graphapi.DefaultValidationTimeout), "how long a receiver has to answer the validation request of a new subscription (env CONTACTGRAPH_VALIDATION_TIMEOUT)")
+	fs.DurationVar(&c.Lifetime, "subscription-lifetime", envDuration(m, "SUBSCRIPTION_LIFETIME", graphapi.DefaultSubscriptionLifetime), "how far ahead a subscription may expire (env CONTACTGRAPH_SUBSCRIPTION_LIFETIME)")
+	fs.DurationVar(&c.RichLifetime, "rich-subscription-lifetime", envDuration(m, "RICH_SUBSCRIPTION_LIFETIME", graphapi.DefaultRichSubscriptionLifetime), "the same for subscriptions with resource data (env CONTACTGRAPH_RICH_SUBSCRIPTION_LIFETIME)")
 }
 
 func envBool(m *Main, name string) bool {

@@ -65,13 +65,13 @@ func (m *Main) serveFlags(args []string) (serveConfig, error) {
 	fs.StringVar(&c.Cert, "cert", m.env("CERT", ""), "TLS certificate file, with --key (env CONTACTGRAPH_CERT)")
 	fs.StringVar(&c.Key, "key", m.env("KEY", ""), "TLS private key file (env CONTACTGRAPH_KEY)")
 	fs.StringVar(&c.PublicURL, "public-url", m.env("PUBLIC_URL", ""), "base URL clients use, such as https://graph.example.com (env CONTACTGRAPH_PUBLIC_URL)")
-	fs.IntVar(&c.MaxPageSize, "max-page-size", envInt(m, "MAX_PAGE_SIZE", 200), "largest delta page a client may ask for (env CONTACTGRAPH_MAX_PAGE_SIZE)")
-	fs.DurationVar(&c.Retention, "retention", envDuration(m, "RETENTION", 30*24*time.Hour), "how long tombstones and delta tokens of contacts and folders stay valid (env CONTACTGRAPH_RETENTION)")
-	fs.DurationVar(&c.DirRetention, "directory-retention", envDuration(m, "DIRECTORY_RETENTION", 7*24*time.Hour), "how long tombstones and delta tokens of org contacts stay valid (env CONTACTGRAPH_DIRECTORY_RETENTION)")
+	fs.IntVar(&c.MaxPageSize, "max-page-size", envInt(m, "MAX_PAGE_SIZE", graphapi.DefaultDeltaMaxPageSize), "largest delta page a client may ask for (env CONTACTGRAPH_MAX_PAGE_SIZE)")
+	fs.DurationVar(&c.Retention, "retention", envDuration(m, "RETENTION", graphapi.DefaultDeltaRetention), "how long tombstones and delta tokens of contacts and folders stay valid (env CONTACTGRAPH_RETENTION)")
+	fs.DurationVar(&c.DirRetention, "directory-retention", envDuration(m, "DIRECTORY_RETENTION", graphapi.DefaultDirectoryRetention), "how long tombstones and delta tokens of org contacts stay valid (env CONTACTGRAPH_DIRECTORY_RETENTION)")
 	fs.DurationVar(&c.PurgeAfter, "purge-after", envDuration(m, "PURGE_AFTER", 30*24*time.Hour), "how long deleted org contacts stay restorable (env CONTACTGRAPH_PURGE_AFTER)")
-	fs.DurationVar(&c.RoundLifetime, "round-lifetime", envDuration(m, "ROUND_LIFETIME", time.Hour), "how long a client may take to page through one delta round (env CONTACTGRAPH_ROUND_LIFETIME)")
+	fs.DurationVar(&c.RoundLifetime, "round-lifetime", envDuration(m, "ROUND_LIFETIME", graphapi.DefaultRoundLifetime), "how long a client may take to page through one delta round (env CONTACTGRAPH_ROUND_LIFETIME)")
 	fs.DurationVar(&c.PruneEvery, "prune-every", envDuration(m, "PRUNE_EVERY", time.Hour), "how often expired history is pruned (env CONTACTGRAPH_PRUNE_EVERY)")
-	fs.Int64Var(&c.MaxBody, "max-body", int64(envInt(m, "MAX_BODY", 4<<20)), "largest request body in bytes, after decompression (env CONTACTGRAPH_MAX_BODY)")
+	fs.Int64Var(&c.MaxBody, "max-body", envInt64(m, "MAX_BODY", graphapi.DefaultMaxBodyBytes), "largest request body in bytes, after decompression (env CONTACTGRAPH_MAX_BODY)")
 	fs.StringVar(&c.JWKSURL, "jwks-url", m.env("JWKS_URL", ""), "also trust tokens of an external issuer whose keys this JWKS URL serves (env CONTACTGRAPH_JWKS_URL)")
 	fs.StringVar(&c.JWKSIssuer, "jwks-issuer", m.env("JWKS_ISSUER", ""), "the external issuer's iss; {tenantid} stands for the token's tid, e.g. https://login.microsoftonline.com/{tenantid}/v2.0 (env CONTACTGRAPH_JWKS_ISSUER)")
 	fs.StringVar(&c.JWKSAudience, "jwks-audience", m.env("JWKS_AUDIENCE", auth.GraphAudience+","+auth.GraphApplicationID), "comma-separated audiences accepted from the external issuer (env CONTACTGRAPH_JWKS_AUDIENCE)")
@@ -129,18 +129,49 @@ func (m *Main) serveFlags(args []string) (serveConfig, error) {
 	return c, nil
 }
 
+// envInt returns the integer in CONTACTGRAPH_<name>, or def when it is
+// unset. A malformed value is remembered and fails the command's
+// parseFlags with an error naming the variable.
 func envInt(m *Main, name string, def int) int {
-	if v, err := strconv.Atoi(m.env(name, "")); err == nil {
-		return v
+	v := m.env(name, "")
+	if v == "" {
+		return def
 	}
-	return def
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		m.badEnv(name, v, "an integer")
+		return def
+	}
+	return n
 }
 
-func envDuration(m *Main, name string, def time.Duration) time.Duration {
-	if v, err := time.ParseDuration(m.env(name, "")); err == nil {
-		return v
+// envInt64 is envInt for int64 values.
+func envInt64(m *Main, name string, def int64) int64 {
+	v := m.env(name, "")
+	if v == "" {
+		return def
 	}
-	return def
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		m.badEnv(name, v, "an integer")
+		return def
+	}
+	return n
+}
+
+// envDuration returns the duration in CONTACTGRAPH_<name>, such as 30s or
+// 2h, or def when it is unset; a malformed value is rejected as envInt's.
+func envDuration(m *Main, name string, def time.Duration) time.Duration {
+	v := m.env(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		m.badEnv(name, v, "a duration such as 30s or 2h")
+		return def
+	}
+	return d
 }
 
 func (m *Main) serve(ctx context.Context, args []string) error {

@@ -3,7 +3,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/contactgraph/contactgraph"
@@ -80,11 +79,4 @@ func (c *throttleConfig) limiter(store contactgraph.Store) *throttle.Limiter {
 		counters = s.Throttle()
 	}
 	return throttle.New(c.Limits, counters, nil)
-}
-
-func envInt64(m *Main, name string, def int64) int64 {
-	if v, err := strconv.ParseInt(m.env(name, ""), 10, 64); err == nil {
-		return v
-	}
-	return def
 }

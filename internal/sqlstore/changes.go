@@ -105,7 +105,7 @@ func checkSince(rev, floor, since int64) (int64, error) {
 	}
 	if since > rev {
 		// A position ahead of the data: the token belongs to other data.
-		return 0, contactgraph.Errorf(contactgraph.EResyncRequired, "The delta token is no longer valid, and the app must reset the sync state.")
+		return 0, &contactgraph.Error{Code: contactgraph.EResyncRequired} // graphapi words it
 	}
 	return rev, nil
 }

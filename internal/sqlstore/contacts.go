@@ -41,7 +41,7 @@ func (r *contactRow) contact(id string) *contactgraph.Contact {
 	}
 }
 
-func (s *Store) contact(ctx context.Context, x querier, mb contactgraph.Mailbox, id string) (*contactgraph.Contact, error) {
+func (s *Store) contact(ctx context.Context, x *conn, mb contactgraph.Mailbox, id string) (*contactgraph.Contact, error) {
 	var r contactRow
 	err := s.queryRow(ctx, x, `SELECT `+contactCols+` FROM contacts WHERE id = ? AND tenant_id = ? AND user_id = ?`,
 		id, mb.TenantID, mb.UserID).Scan(r.dest()...)

@@ -92,7 +92,7 @@ func (s *Store) insertExtension(ctx context.Context, tx *conn, mb contactgraph.M
 }
 
 // extension reads an open extension of a contact of the mailbox.
-func (s *Store) extension(ctx context.Context, x querier, mb contactgraph.Mailbox, id, name string) (*contactgraph.Extension, error) {
+func (s *Store) extension(ctx context.Context, x *conn, mb contactgraph.Mailbox, id, name string) (*contactgraph.Extension, error) {
 	e := &contactgraph.Extension{}
 	var data string
 	err := s.queryRow(ctx, x, `SELECT name, data FROM contact_extensions WHERE contact_id = ? AND name_key = ? AND tenant_id = ? AND user_id = ?`,

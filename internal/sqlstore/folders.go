@@ -11,7 +11,7 @@ import (
 )
 
 // folder reads a folder of the mailbox. ENotFound.
-func (s *Store) folder(ctx context.Context, x querier, mb contactgraph.Mailbox, id string) (*contactgraph.Folder, error) {
+func (s *Store) folder(ctx context.Context, x *conn, mb contactgraph.Mailbox, id string) (*contactgraph.Folder, error) {
 	f := &contactgraph.Folder{ID: id}
 	err := s.queryRow(ctx, x, `SELECT parent_id, display_name, rev FROM folders WHERE id = ? AND tenant_id = ? AND user_id = ?`,
 		id, mb.TenantID, mb.UserID).Scan(&f.ParentID, &f.DisplayName, &f.Rev)
@@ -120,7 +120,7 @@ func (s *Store) UpdateFolder(ctx context.Context, mb contactgraph.Mailbox, id st
 			return err
 		}
 		if f.IsRoot() {
-			return contactgraph.Errorf(contactgraph.EInvalid, "The default contacts folder cannot be renamed or moved.")
+			return &contactgraph.Error{Code: contactgraph.EInvalid, Err: contactgraph.ErrDefaultFolder}
 		}
 		oldParent := f.ParentID
 		if in.DisplayName != nil {
@@ -208,7 +208,7 @@ func (s *Store) DeleteFolder(ctx context.Context, mb contactgraph.Mailbox, id st
 			return err
 		}
 		if f.IsRoot() {
-			return contactgraph.Errorf(contactgraph.EInvalid, "Distinguished folders cannot be deleted.")
+			return &contactgraph.Error{Code: contactgraph.EInvalid, Err: contactgraph.ErrDefaultFolder}
 		}
 		sub, err := s.subtree(ctx, tx, id)
 		if err != nil {

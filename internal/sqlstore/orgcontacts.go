@@ -64,7 +64,7 @@ func orgNotFound(id string) error {
 }
 
 // orgContact reads an org contact: live ones, or soft-deleted ones when deleted is set.
-func (s *Store) orgContact(ctx context.Context, x querier, tenantID, id string, deleted bool) (*contactgraph.OrgContact, error) {
+func (s *Store) orgContact(ctx context.Context, x *conn, tenantID, id string, deleted bool) (*contactgraph.OrgContact, error) {
 	cond := `deleted_at IS NULL`
 	if deleted {
 		cond = `deleted_at IS NOT NULL`

@@ -29,7 +29,7 @@ func noPhoto() error {
 }
 
 // photo reads the photo of a contact of the mailbox; nil when it has none.
-func (s *Store) photo(ctx context.Context, x querier, mb contactgraph.Mailbox, id string, withData bool) (*contactgraph.Photo, error) {
+func (s *Store) photo(ctx context.Context, x *conn, mb contactgraph.Mailbox, id string, withData bool) (*contactgraph.Photo, error) {
 	p := &contactgraph.Photo{}
 	cols, dest := `content_type, width, height, size, media_etag`, []any{&p.ContentType, &p.Width, &p.Height, &p.Size, &p.MediaETag}
 	if withData {

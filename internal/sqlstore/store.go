@@ -135,13 +135,6 @@ func (s *Store) Close() error {
 	return err
 }
 
-// querier runs engine-neutral queries: a pool or a transaction (*conn).
-type querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // tx runs fn in a transaction on the pool of c and commits when fn returns
 // nil. The transaction and every statement fn runs on it are bounded by
 // s.Timeout; the error is classified (see classify).
@@ -202,15 +195,15 @@ func (s *Store) read(ctx context.Context, fn func(tx *conn) error) error {
 func (s *Store) rq() *conn { return &conn{c: s.readStmts} }
 func (s *Store) wq() *conn { return &conn{c: s.writeStmts} }
 
-func (s *Store) exec(ctx context.Context, x querier, query string, args ...any) (sql.Result, error) {
+func (s *Store) exec(ctx context.Context, x *conn, query string, args ...any) (sql.Result, error) {
 	return x.ExecContext(ctx, query, args...)
 }
 
-func (s *Store) queryRow(ctx context.Context, x querier, query string, args ...any) *sql.Row {
+func (s *Store) queryRow(ctx context.Context, x *conn, query string, args ...any) *sql.Row {
 	return x.QueryRowContext(ctx, query, args...)
 }
 
-func (s *Store) query(ctx context.Context, x querier, query string, args ...any) (*sql.Rows, error) {
+func (s *Store) query(ctx context.Context, x *conn, query string, args ...any) (*sql.Rows, error) {
 	return x.QueryContext(ctx, query, args...)
 }
 

@@ -35,7 +35,7 @@ func watchScope(w contactgraph.Watched) (string, int, error) {
 
 // readSubscription reads a subscription by id, of the tenant when tenantID
 // is not empty. ENotFound.
-func (s *Store) readSubscription(ctx context.Context, x querier, tenantID, id string) (contactgraph.Subscription, error) {
+func (s *Store) readSubscription(ctx context.Context, x *conn, tenantID, id string) (contactgraph.Subscription, error) {
 	q, args := `SELECT doc FROM subscriptions WHERE id = ?`, []any{id}
 	if tenantID != "" {
 		q, args = q+` AND tenant_id = ?`, append(args, tenantID)
