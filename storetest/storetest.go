@@ -90,6 +90,7 @@ func Run(t *testing.T, open NewStore) {
 		{"PartsDelta", testPartsDelta},
 		{"PartsDeleted", testPartsDeleted},
 		{"CardNames", testCardNames},
+		{"FolderNames", testFolderNames},
 		{"ContactsPosition", testContactsPosition},
 	}
 	for _, tt := range tests {

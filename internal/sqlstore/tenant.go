@@ -27,6 +27,7 @@ func (s *Store) ResetTenant(ctx context.Context, tenantID string) error {
 			`DELETE FROM floors WHERE scope IN (SELECT id FROM folders WHERE tenant_id = ?)`,
 			`DELETE FROM contact_emails WHERE folder_id IN (SELECT id FROM folders WHERE tenant_id = ?)`,
 			`DELETE FROM card_names WHERE tenant_id = ?`,
+			`DELETE FROM book_names WHERE tenant_id = ?`,
 			`DELETE FROM contacts WHERE tenant_id = ?`,
 			`DELETE FROM folders WHERE tenant_id = ?`,
 			`DELETE FROM org_contacts WHERE tenant_id = ?`,

@@ -128,6 +128,7 @@ func (s *Store) DeleteUser(ctx context.Context, tenantID, id string) error {
 			`DELETE FROM floors WHERE scope IN (SELECT id FROM folders WHERE tenant_id = ? AND user_id = ?)`,
 			`DELETE FROM contact_emails WHERE folder_id IN (SELECT id FROM folders WHERE tenant_id = ? AND user_id = ?)`,
 			`DELETE FROM card_names WHERE tenant_id = ? AND user_id = ?`,
+			`DELETE FROM book_names WHERE tenant_id = ? AND user_id = ?`,
 			`DELETE FROM contacts WHERE tenant_id = ? AND user_id = ?`,
 			`DELETE FROM folders WHERE tenant_id = ? AND user_id = ?`,
 		) {
