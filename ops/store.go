@@ -475,3 +475,15 @@ func (s *Store) FolderNames(ctx context.Context, mb contactgraph.Mailbox) (v map
 	defer s.observe("FolderNames", time.Now(), &err)
 	return s.Store.FolderNames(ctx, mb)
 }
+
+// Secrets implements contactgraph.Store.
+func (s *Store) Secrets(ctx context.Context, prefix string) (v map[string][]byte, err error) {
+	defer s.observe("Secrets", time.Now(), &err)
+	return s.Store.Secrets(ctx, prefix)
+}
+
+// DeleteSecret implements contactgraph.Store.
+func (s *Store) DeleteSecret(ctx context.Context, name string) (err error) {
+	defer s.observe("DeleteSecret", time.Now(), &err)
+	return s.Store.DeleteSecret(ctx, name)
+}
