@@ -16,6 +16,7 @@ import (
 	"github.com/contactgraph/contactgraph/auth"
 	"github.com/contactgraph/contactgraph/carddav"
 	"github.com/contactgraph/contactgraph/graphapi"
+	"github.com/contactgraph/contactgraph/internal/sqlstore"
 	"github.com/contactgraph/contactgraph/sqlite"
 )
 
@@ -23,6 +24,7 @@ import (
 type env struct {
 	t      *testing.T
 	store  contactgraph.Store
+	sql    *sqlstore.Store // the store's engine, for its Wake hook
 	srv    *httptest.Server
 	upn    string
 	pass   string
@@ -33,7 +35,7 @@ type env struct {
 
 const upn = "ada@contoso.com"
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, opts ...func(*graphapi.Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "cg.db"), sqlite.Options{})
@@ -46,7 +48,11 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := graphapi.New(graphapi.Config{Store: store, Auth: issuer})
+	cfg := graphapi.Config{Store: store, Auth: issuer}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	api, err := graphapi.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +71,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	tid := contactgraph.TenantID("contoso")
-	e := &env{t: t, store: store, srv: srv, upn: upn, pass: pass, user: contactgraph.UserID(tid, upn), bearer: tok}
+	e := &env{t: t, store: store, sql: db.Store, srv: srv, upn: upn, pass: pass, user: contactgraph.UserID(tid, upn), bearer: tok}
 	mb, err := store.EnsureMailbox(ctx, tid, e.user, upn)
 	if err != nil {
 		t.Fatal(err)
