@@ -44,4 +44,17 @@ type CardStore interface {
 	// a round's Until, read after the round, misses no change of the
 	// round's range. ENotFound when the folder is gone.
 	ContactsPosition(ctx context.Context, mb Mailbox, folderID string, atOrBelow int64) (Position, error)
+
+	// CreateNamedFolder creates a folder as CreateFolder does and gives it
+	// name, the URL segment a CardDAV client chose for the address book,
+	// in the same transaction. A name belongs to one folder of the mailbox
+	// and goes with it (DeleteFolder, DeleteUser, ResetTenant). EConflict
+	// when the mailbox has a folder of that name; the errors of
+	// CreateFolder.
+	CreateNamedFolder(ctx context.Context, mb Mailbox, parentID, name string, in FolderInput) (*Folder, error)
+	// NamedFolder returns the id of the folder named name. ENotFound.
+	NamedFolder(ctx context.Context, mb Mailbox, name string) (string, error)
+	// FolderNames returns the names of the mailbox's named folders, by
+	// folder id.
+	FolderNames(ctx context.Context, mb Mailbox) (map[string]string, error)
 }

@@ -84,6 +84,10 @@ type Store interface {
 	// Secret returns the secret named name, creating it with gen on first
 	// use. Every process sharing the storage sees the same value.
 	Secret(ctx context.Context, name string, gen func() ([]byte, error)) ([]byte, error)
+	// Secrets returns the secrets whose names begin with prefix, by name.
+	Secrets(ctx context.Context, prefix string) (map[string][]byte, error)
+	// DeleteSecret deletes the secret named name. ENotFound.
+	DeleteSecret(ctx context.Context, name string) error
 
 	// CreateUser creates a user. Its id is UserID(tenantID, u.UPN) when
 	// u.ID is empty. EConflict when the UPN or id is taken.
@@ -92,7 +96,9 @@ type Store interface {
 	User(ctx context.Context, tenantID, idOrUPN string) (User, error)
 	// ListUsers lists a tenant's users by id.
 	ListUsers(ctx context.Context, tenantID string, p Page) ([]User, error)
-	// DeleteUser deletes a user with its mailbox. ENotFound.
+	// DeleteUser deletes a user with its mailbox and its app passwords
+	// (the secrets named AppPasswordPrefix+id whose record is the user's).
+	// ENotFound.
 	DeleteUser(ctx context.Context, tenantID, id string) error
 
 	// EnsureMailbox returns the mailbox of a signed-in user, creating the
@@ -194,8 +200,8 @@ type Store interface {
 	// ImportOrgContacts creates many org contacts in one transaction.
 	ImportOrgContacts(ctx context.Context, tenantID string, in []OrgContactInput) (int, error)
 
-	// ResetTenant deletes everything of a tenant: users, mailboxes, org
-	// contacts and their change history. Positions of the tenant's
+	// ResetTenant deletes everything of a tenant: users, mailboxes, app
+	// passwords, org contacts and their change history. Positions of the tenant's
 	// collections start over, so old delta tokens are refused.
 	ResetTenant(ctx context.Context, tenantID string) error
 
@@ -228,3 +234,10 @@ type Retention struct {
 	Superseded   time.Time
 	PurgeDeleted time.Time
 }
+
+// AppPasswordPrefix begins the names of the secrets that hold app
+// passwords (auth.AppPasswords): "app-password:<id>", whose value is a
+// JSON object with the tenant id in "tid" and the user id in "oid". The
+// store reads those two to delete a user's or a tenant's app passwords
+// with it.
+const AppPasswordPrefix = "app-password:"

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/contactgraph/contactgraph"
@@ -22,8 +23,9 @@ import (
 // the store's secrets under "app-password:<id>" with the tenant, user and
 // UPN it signs in. A slow hash (bcrypt, argon2id) protects guessable
 // passwords; these carry 256 random bits, so one SHA-256 is as strong and
-// costs a Basic request nothing. Issued passwords are not listed or
-// revoked yet: that needs a table of their own.
+// costs a Basic request nothing. List lists a user's passwords (never the
+// secrets) and Revoke deletes one; deleting the user or resetting the
+// tenant deletes its passwords with it (contactgraph.AppPasswordPrefix).
 type AppPasswords struct {
 	Store SecretStore
 }
@@ -35,7 +37,50 @@ type appPasswordRecord struct {
 	Hash   string `json:"sha256"`
 }
 
-const appPasswordPrefix = "app-password:"
+const appPasswordPrefix = contactgraph.AppPasswordPrefix
+
+// AppPassword describes an issued app password: its id (the part before
+// the dot) and what it signs in; the secret itself cannot be read back.
+type AppPassword struct {
+	ID     string
+	Tenant string // tenant id
+	User   string // user id
+	UPN    string
+}
+
+// List returns the app passwords of the user upn of the tenant named
+// tenantName (or its GUID), or of every user of the tenant when upn is
+// empty, by id.
+func (a AppPasswords) List(ctx context.Context, tenantName, upn string) ([]AppPassword, error) {
+	tid := contactgraph.TenantID(tenantName)
+	all, err := a.Store.Secrets(ctx, appPasswordPrefix)
+	if err != nil {
+		return nil, err
+	}
+	var out []AppPassword
+	for name, raw := range all {
+		var rec appPasswordRecord
+		if json.Unmarshal(raw, &rec) != nil || rec.Tenant != tid || (upn != "" && rec.User != contactgraph.UserID(tid, upn)) {
+			continue
+		}
+		out = append(out, AppPassword{ID: strings.TrimPrefix(name, appPasswordPrefix), Tenant: rec.Tenant, User: rec.User, UPN: rec.UPN})
+	}
+	slices.SortFunc(out, func(x, y AppPassword) int { return strings.Compare(x.ID, y.ID) })
+	return out, nil
+}
+
+// Revoke deletes the app password of id (the part of the password before
+// the dot): it no longer signs in. ENotFound when there is none.
+func (a AppPasswords) Revoke(ctx context.Context, id string) error {
+	if b, err := hex.DecodeString(id); err != nil || len(b) != 16 {
+		return contactgraph.Errorf(contactgraph.ENotFound, "No app password has the id '%s'.", id)
+	}
+	err := a.Store.DeleteSecret(ctx, appPasswordPrefix+strings.ToLower(id))
+	if contactgraph.ErrorCode(err) == contactgraph.ENotFound {
+		return contactgraph.Errorf(contactgraph.ENotFound, "No app password has the id '%s'.", id)
+	}
+	return err
+}
 
 var errNoAppPassword = errors.New("auth: no such app password")
 

@@ -20,6 +20,10 @@ type SecretStore interface {
 	// Secret returns the secret named name, creating it with gen on first
 	// use. Every process sharing the storage sees the same value.
 	Secret(ctx context.Context, name string, gen func() ([]byte, error)) ([]byte, error)
+	// Secrets returns the secrets whose names begin with prefix, by name.
+	Secrets(ctx context.Context, prefix string) (map[string][]byte, error)
+	// DeleteSecret deletes the secret named name. ENotFound.
+	DeleteSecret(ctx context.Context, name string) error
 }
 
 // Graph audiences: the URI and the application id of Microsoft Graph. A

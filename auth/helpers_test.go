@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -44,11 +45,41 @@ func (s *memSecrets) Secret(_ context.Context, name string, gen func() ([]byte, 
 	return v, nil
 }
 
+func (s *memSecrets) Secrets(_ context.Context, prefix string) (map[string][]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string][]byte{}
+	for k, v := range s.m {
+		if strings.HasPrefix(k, prefix) {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+func (s *memSecrets) DeleteSecret(_ context.Context, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.m[name]; !ok {
+		return contactgraph.Errorf(contactgraph.ENotFound, "no secret %s", name)
+	}
+	delete(s.m, name)
+	return nil
+}
+
 // failingSecrets is a SecretStore whose storage is down.
 type failingSecrets struct{}
 
 func (failingSecrets) Secret(context.Context, string, func() ([]byte, error)) ([]byte, error) {
 	return nil, errors.New("storage is down")
+}
+
+func (failingSecrets) Secrets(context.Context, string) (map[string][]byte, error) {
+	return nil, errors.New("storage is down")
+}
+
+func (failingSecrets) DeleteSecret(context.Context, string) error {
+	return errors.New("storage is down")
 }
 
 // fixedSecrets returns a store that holds the test signing key of

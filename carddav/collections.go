@@ -3,7 +3,6 @@ package carddav
 import (
 	"encoding/xml"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/contactgraph/contactgraph"
@@ -185,16 +184,17 @@ func (h *Handler) proppatch(w http.ResponseWriter, r *http.Request, c *call) err
 		}
 	}
 	ms := newMultistatus()
-	ms.propstats(bookHref(c.p.UserID, f.ID), results)
+	ms.propstats(c.bookHref(f.ID), results)
 	ms.write(w)
 	return nil
 }
 
 // mkcol creates an address book: a folder under the default one, named by
 // the DAV:displayname of an extended MKCOL body (RFC 5689), else by the
-// last segment of the URL. The folder's id, not that segment, names the
-// new address book: the answer is 201 with its URL in Location, and
-// clients find it in the home set.
+// last segment of the URL. The book lives at the URL of the request: that
+// segment is kept as the folder's name (CardStore.CreateNamedFolder), the
+// answer is 201 with the URL in Location, and the home set lists the book
+// there.
 func (h *Handler) mkcol(w http.ResponseWriter, r *http.Request, c *call) error {
 	segs := strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, Prefix), "/"), "/")
 	ctx := r.Context()
@@ -203,8 +203,11 @@ func (h *Handler) mkcol(w http.ResponseWriter, r *http.Request, c *call) error {
 		// §5.2) or elsewhere: 403; under a parent that does not exist: 409
 		// (RFC 4918 §9.3.1).
 		if len(segs) > 3 && segs[0] == c.p.UserID && segs[1] == "contacts" {
-			_, err := h.cfg.Store.Folder(ctx, c.mb, segs[2])
-			if len(segs) > 4 || (segs[2] != directoryName && (!contactgraph.ValidID(segs[2]) || contactgraph.ErrorCode(err) == contactgraph.ENotFound)) {
+			id, err := c.resolveBook(segs[2])
+			if err == nil {
+				_, err = h.cfg.Store.Folder(ctx, c.mb, id)
+			}
+			if len(segs) > 4 || (segs[2] != directoryName && contactgraph.ErrorCode(err) == contactgraph.ENotFound) {
 				return contactgraph.Errorf(contactgraph.EConflict, "The parent collection does not exist.")
 			}
 		}
@@ -214,15 +217,16 @@ func (h *Handler) mkcol(w http.ResponseWriter, r *http.Request, c *call) error {
 	if segs[2] == directoryName {
 		return methodNotAllowed()
 	}
-	if contactgraph.ValidID(segs[2]) {
-		if _, err := h.cfg.Store.Folder(ctx, c.mb, segs[2]); err == nil {
+	if id, err := c.resolveBook(segs[2]); err == nil {
+		if _, err := h.cfg.Store.Folder(ctx, c.mb, id); err == nil {
 			return methodNotAllowed()
 		}
 	}
-	name, err := url.PathUnescape(segs[2])
-	if err != nil || !validName(name) {
+	seg := segs[2]
+	if !validName(seg) {
 		return contactgraph.Errorf(contactgraph.EInvalid, "The address book's URL is not valid.")
 	}
+	name := seg
 	var body setRemove
 	ok, err := readXML(r, &body)
 	if contactgraph.ErrorCode(err) == contactgraph.EInvalid {
@@ -257,11 +261,15 @@ func (h *Handler) mkcol(w http.ResponseWriter, r *http.Request, c *call) error {
 			name = *dn
 		}
 	}
-	f, err := h.cfg.Store.CreateFolder(ctx, c.mb, "", contactgraph.FolderInput{DisplayName: &name})
+	f, err := h.cfg.Store.CreateNamedFolder(ctx, c.mb, "", seg, contactgraph.FolderInput{DisplayName: &name})
+	if contactgraph.ErrorCode(err) == contactgraph.EConflict {
+		return methodNotAllowed() // a concurrent MKCOL of the same URL won
+	}
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", bookHref(c.p.UserID, f.ID))
+	c.names[f.ID] = seg
+	w.Header().Set("Location", c.bookHref(f.ID))
 	w.WriteHeader(http.StatusCreated)
 	return nil
 }

@@ -20,13 +20,17 @@ func TestAddressBookCollections(t *testing.T) {
 	want(t, resp, body, http.StatusOK)
 	contains(t, resp.Header.Get("Allow"), "PROPPATCH", "MKCOL")
 
-	// Extended MKCOL makes a folder under the root; its URL is the folder's.
+	// Extended MKCOL makes a folder under the root; the book lives at the
+	// URL of the MKCOL, and the home set lists it there.
 	resp, body = e.do("MKCOL", home+"new-book/", mkcolBody)
 	want(t, resp, body, http.StatusCreated)
 	loc := resp.Header.Get("Location")
-	if !strings.HasPrefix(loc, home) || loc == home+"new-book/" {
+	if loc != home+"new-book/" {
 		t.Fatalf("Location %q", loc)
 	}
+	resp, body = e.do("PROPFIND", home, `<D:propfind xmlns:D="DAV:"><D:prop><D:displayname/></D:prop></D:propfind>`, "Depth", "1")
+	want(t, resp, body, http.StatusMultiStatus)
+	contains(t, body, "<D:href>"+loc+"</D:href>")
 	resp, body = e.graph("GET", "/me/contactFolders", "")
 	want(t, resp, body, http.StatusOK)
 	contains(t, body, `"displayName":"Work people"`)
@@ -40,6 +44,9 @@ func TestAddressBookCollections(t *testing.T) {
 	want(t, resp, body, http.StatusCreated)
 	resp, body = e.graph("GET", "/me/contactFolders", "")
 	contains(t, body, `"displayName":"Plain one"`)
+	resp, body = e.do("PROPFIND", home+"Plain%20one/", "", "Depth", "0")
+	want(t, resp, body, http.StatusMultiStatus)
+	contains(t, body, "<D:href>"+home+"Plain%20one/</D:href>")
 	// MKCOL of an existing book is 405; a non-address-book type or an
 	// unknown property is 403 with per-property statuses, and nothing is made.
 	resp, body = e.do("MKCOL", loc, mkcolBody)
@@ -98,6 +105,11 @@ func TestAddressBookCollections(t *testing.T) {
 	if strings.Contains(body, "Colleagues") {
 		t.Fatalf("folder left:\n%s", body)
 	}
+	// The name went with the folder: a new book may take it.
+	resp, body = e.do("MKCOL", loc, strings.Replace(mkcolBody, "Work people", "Reborn", 1))
+	want(t, resp, body, http.StatusCreated)
+	resp, body = e.do("GET", loc+"x.vcf", "")
+	want(t, resp, body, http.StatusNotFound)
 	resp, body = e.do("DELETE", e.book(), "")
 	want(t, resp, body, http.StatusForbidden)
 	contains(t, body, "<D:need-privileges/>")

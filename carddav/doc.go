@@ -8,7 +8,8 @@
 //	/dav/                         the service root: current-user-principal
 //	/dav/U/                       the principal: addressbook-home-set
 //	/dav/U/contacts/              the home set: one address book per contact folder
-//	/dav/U/contacts/F/            the address book of folder F
+//	/dav/U/contacts/F/            the address book of folder F (F: the folder id,
+//	                              or the name a client gave it in MKCOL)
 //	/dav/U/contacts/F/NAME        a card: NAME is "<contact id>.vcf" for a contact
 //	                              made over Graph, else the name its client chose
 //	/dav/U/contacts/directory/    the tenant's org contacts, read-only (writes are
@@ -41,8 +42,10 @@
 //
 // Address books are contact folders: extended MKCOL (RFC 5689) on
 // /dav/U/contacts/NAME/ makes a folder under the default one, named by the
-// body's DAV:displayname (else NAME), and answers 201 with the folder's
-// own URL in Location (the address book lives there, not at NAME);
+// body's DAV:displayname (else NAME), and answers 201 with NAME's URL in
+// Location: the book lives there (CardStore.CreateNamedFolder keeps NAME
+// with the folder, and the home set lists it under NAME; its folder-id URL
+// still answers too);
 // PROPPATCH of DAV:displayname renames it (every other property is 403
 // DAV:cannot-modify-protected-property, and then nothing changes); DELETE
 // deletes the folder with its contacts and child folders. The default

@@ -2,9 +2,12 @@ package carddav_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -16,13 +19,17 @@ import (
 	"github.com/contactgraph/contactgraph/auth"
 	"github.com/contactgraph/contactgraph/carddav"
 	"github.com/contactgraph/contactgraph/graphapi"
+	"github.com/contactgraph/contactgraph/internal/sqlstore"
+	"github.com/contactgraph/contactgraph/postgres"
 	"github.com/contactgraph/contactgraph/sqlite"
+	"github.com/jackc/pgx/v5"
 )
 
 // env is a server with both adapters on one real store, over real HTTP.
 type env struct {
 	t      *testing.T
 	store  contactgraph.Store
+	sql    *sqlstore.Store // the store's engine, for its Wake hook
 	srv    *httptest.Server
 	upn    string
 	pass   string
@@ -33,20 +40,67 @@ type env struct {
 
 const upn = "ada@contoso.com"
 
-func newEnv(t *testing.T) *env {
+// onPostgres, set by TestPostgres while it runs the suite again, makes
+// newEnv open its store on PostgreSQL in a schema of its own.
+var onPostgres bool
+
+// envDSN names the environment variable holding the PostgreSQL test
+// database's DSN (as in the postgres package's tests).
+const envDSN = "CONTACTGRAPH_TEST_POSTGRES"
+
+// openStore opens the test's store: a SQLite file in a temporary
+// directory, or under onPostgres a new schema of the test database (its
+// search_path: the public schema is never touched), dropped with
+// everything in it when the test ends.
+func openStore(t *testing.T) (contactgraph.Store, *sqlstore.Store) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "cg.db"), sqlite.Options{})
+	if !onPostgres {
+		db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "cg.db"), sqlite.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db, db.Store
+	}
+	dsn := os.Getenv(envDSN)
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	schema := "cgdavtest_" + hex.EncodeToString(b)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	db, err := postgres.Open(ctx, dsn, postgres.Options{Schema: schema})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var store contactgraph.Store = db
-	t.Cleanup(func() { store.Close() })
+	t.Cleanup(func() { db.Close() }) // before the schema is dropped
+	return db, db.Store
+}
+
+func newEnv(t *testing.T, opts ...func(*graphapi.Config)) *env {
+	t.Helper()
+	ctx := context.Background()
+	store, engine := openStore(t)
 	issuer, err := auth.NewLocal(ctx, store, auth.LocalOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := graphapi.New(graphapi.Config{Store: store, Auth: issuer})
+	cfg := graphapi.Config{Store: store, Auth: issuer}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	api, err := graphapi.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +119,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	tid := contactgraph.TenantID("contoso")
-	e := &env{t: t, store: store, srv: srv, upn: upn, pass: pass, user: contactgraph.UserID(tid, upn), bearer: tok}
+	e := &env{t: t, store: store, sql: engine, srv: srv, upn: upn, pass: pass, user: contactgraph.UserID(tid, upn), bearer: tok}
 	mb, err := store.EnsureMailbox(ctx, tid, e.user, upn)
 	if err != nil {
 		t.Fatal(err)

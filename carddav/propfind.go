@@ -217,7 +217,7 @@ func (h *Handler) bookResource(ctx context.Context, c *call, f *contactgraph.Fol
 	if err != nil {
 		return resource{}, err
 	}
-	res := resource{href: bookHref(c.p.UserID, f.ID)}
+	res := resource{href: c.bookHref(f.ID)}
 	res.set(dav("resourcetype"), "<D:collection/><C:addressbook/>")
 	res.set(dav("displayname"), text(f.DisplayName))
 	res.set(xml.Name{Space: nsCS, Local: "getctag"}, text(ctag(pos.Rev)))
@@ -267,7 +267,7 @@ func (h *Handler) cardResources(ctx context.Context, c *call, folder string, wan
 
 // cardResource describes one card; address-data only when asked for.
 func cardResource(c *call, ct *contactgraph.Contact, p cardParts, want propList) resource {
-	res := resource{href: cardHref(c.p.UserID, ct.FolderID, p.name)}
+	res := resource{href: c.cardHref(ct.FolderID, p.name)}
 	res.set(dav("getetag"), text(etag(ct.ChangeKey)))
 	res.set(dav("getcontenttype"), "text/vcard; charset=utf-8")
 	res.set(dav("resourcetype"), "")

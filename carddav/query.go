@@ -205,7 +205,7 @@ func (h *Handler) query(w http.ResponseWriter, r *http.Request, c *call, body re
 		return err
 	}
 	if truncated {
-		ms.status(bookHref(c.p.UserID, c.t.folder), http.StatusInsufficientStorage)
+		ms.status(c.bookHref(c.t.folder), http.StatusInsufficientStorage)
 	}
 	ms.write(w)
 	return nil

@@ -143,7 +143,7 @@ func (h *Handler) syncCollection(w http.ResponseWriter, r *http.Request, c *call
 		req.Token, req.TokenIsSkip = page.SkipToken, true
 	}
 	if truncated {
-		ms.status(bookHref(c.p.UserID, c.t.folder), http.StatusInsufficientStorage)
+		ms.status(c.bookHref(c.t.folder), http.StatusInsufficientStorage)
 	}
 	ms.raw("<D:sync-token>" + text(next) + "</D:sync-token>")
 	ms.write(w)
@@ -175,7 +175,7 @@ func (h *Handler) writeChanges(ctx context.Context, ms *multistatus, c *call, it
 	}
 	for i, it := range parsed {
 		if it.Removed != nil {
-			ms.status(cardHref(c.p.UserID, c.t.folder, parts[it.ID].name), http.StatusNotFound)
+			ms.status(c.cardHref(c.t.folder, parts[it.ID].name), http.StatusNotFound)
 			continue
 		}
 		ct := &contactgraph.Contact{ID: it.ID, FolderID: c.t.folder, ChangeKey: it.ChangeKey, Doc: items[i]}
@@ -200,6 +200,9 @@ func (h *Handler) multiget(w http.ResponseWriter, r *http.Request, c *call, body
 			p = u.Path
 		}
 		t, err := parsePath(p)
+		if err == nil && t.kind == tCard {
+			t.folder, err = c.resolveBook(t.folder)
+		}
 		if err != nil || t.kind != tCard || t.user != c.p.UserID || t.folder != c.t.folder {
 			ms.status(href, http.StatusNotFound)
 			continue

@@ -121,7 +121,7 @@ func (h *Handler) Wrap(next http.Handler) http.Handler {
 type target struct {
 	kind   int
 	user   string // the user id of the path
-	folder string
+	folder string // the folder id, once resolved (the URL segment before)
 	name   string // card name, unescaped
 }
 
@@ -160,9 +160,9 @@ func parsePath(p string) (target, error) {
 		t.kind = tDir
 	case len(segs) == 4 && segs[1] == "contacts" && segs[2] == directoryName && validName(segs[3]):
 		t.kind, t.name = tDirCard, segs[3]
-	case len(segs) == 3 && segs[1] == "contacts" && contactgraph.ValidID(segs[2]):
+	case len(segs) == 3 && segs[1] == "contacts" && validName(segs[2]):
 		t.kind, t.folder = tBook, segs[2]
-	case len(segs) == 4 && segs[1] == "contacts" && contactgraph.ValidID(segs[2]) && validName(segs[3]):
+	case len(segs) == 4 && segs[1] == "contacts" && validName(segs[2]) && validName(segs[3]):
 		t.kind, t.folder, t.name = tCard, segs[2], segs[3]
 	default:
 		return target{}, nf
@@ -187,9 +187,34 @@ func validName(s string) bool {
 // Hrefs.
 func principalHref(u string) string { return Prefix + u + "/" }
 func homeHref(u string) string      { return Prefix + u + "/contacts/" }
-func bookHref(u, f string) string   { return homeHref(u) + f + "/" }
-func cardHref(u, f, name string) string {
-	return bookHref(u, f) + url.PathEscape(name)
+
+// bookHref is the URL of the address book of folder f: under the name its
+// client chose in MKCOL, else under the folder id.
+func (c *call) bookHref(f string) string {
+	if n, ok := c.names[f]; ok {
+		f = n
+	}
+	return homeHref(c.p.UserID) + url.PathEscape(f) + "/"
+}
+
+// cardHref is the URL of the card name in the address book of folder f.
+func (c *call) cardHref(f, name string) string {
+	return c.bookHref(f) + url.PathEscape(name)
+}
+
+// resolveBook turns the URL segment of an address book into its folder
+// id: a name a client chose in MKCOL, else a folder id. ENotFound for
+// neither.
+func (c *call) resolveBook(seg string) (string, error) {
+	for id, n := range c.names {
+		if n == seg {
+			return id, nil
+		}
+	}
+	if contactgraph.ValidID(seg) {
+		return seg, nil
+	}
+	return "", contactgraph.Errorf(contactgraph.ENotFound, "Not found.")
 }
 
 // allow is the Allow header of OPTIONS and of a 405.
@@ -215,7 +240,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	t, err := parsePath(r.URL.Path)
 	if r.Method == "MKCOL" && (err != nil || t.kind == tBook) {
-		// A new address book's URL names no folder yet.
+		// A new address book's URL names no folder yet: mkcol reads it.
 		t, err = target{kind: tBook, user: p.UserID}, nil
 	}
 	if err != nil {
@@ -234,6 +259,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := &call{p: p, mb: mb, t: t}
+	if t.kind == tHome || t.kind == tBook || t.kind == tCard {
+		if c.names, err = h.cfg.Store.FolderNames(ctx, mb); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		if (t.kind == tBook || t.kind == tCard) && r.Method != "MKCOL" {
+			if c.t.folder, err = c.resolveBook(t.folder); err != nil {
+				h.writeError(w, r, err)
+				return
+			}
+		}
+	}
 	if (t.kind == tDir || t.kind == tDirCard) && r.Method != "PROPFIND" && r.Method != "REPORT" && r.Method != http.MethodGet && r.Method != http.MethodHead {
 		h.writeError(w, r, readOnly())
 		return
@@ -265,9 +302,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // call is one authenticated request.
 type call struct {
-	p  contactgraph.Principal
-	mb contactgraph.Mailbox
-	t  target
+	p     contactgraph.Principal
+	mb    contactgraph.Mailbox
+	t     target
+	names map[string]string // the address books' names by folder id (CardStore.FolderNames)
 }
 
 // authenticate reads Basic or Bearer credentials. EUnauthenticated when

@@ -457,3 +457,33 @@ func (s *Store) ContactsPosition(ctx context.Context, mb contactgraph.Mailbox, f
 	defer s.observe("ContactsPosition", time.Now(), &err)
 	return s.Store.ContactsPosition(ctx, mb, folderID, atOrBelow)
 }
+
+// CreateNamedFolder implements contactgraph.Store.
+func (s *Store) CreateNamedFolder(ctx context.Context, mb contactgraph.Mailbox, parentID, name string, in contactgraph.FolderInput) (v *contactgraph.Folder, err error) {
+	defer s.observe("CreateNamedFolder", time.Now(), &err)
+	return s.Store.CreateNamedFolder(ctx, mb, parentID, name, in)
+}
+
+// NamedFolder implements contactgraph.Store.
+func (s *Store) NamedFolder(ctx context.Context, mb contactgraph.Mailbox, name string) (v string, err error) {
+	defer s.observe("NamedFolder", time.Now(), &err)
+	return s.Store.NamedFolder(ctx, mb, name)
+}
+
+// FolderNames implements contactgraph.Store.
+func (s *Store) FolderNames(ctx context.Context, mb contactgraph.Mailbox) (v map[string]string, err error) {
+	defer s.observe("FolderNames", time.Now(), &err)
+	return s.Store.FolderNames(ctx, mb)
+}
+
+// Secrets implements contactgraph.Store.
+func (s *Store) Secrets(ctx context.Context, prefix string) (v map[string][]byte, err error) {
+	defer s.observe("Secrets", time.Now(), &err)
+	return s.Store.Secrets(ctx, prefix)
+}
+
+// DeleteSecret implements contactgraph.Store.
+func (s *Store) DeleteSecret(ctx context.Context, name string) (err error) {
+	defer s.observe("DeleteSecret", time.Now(), &err)
+	return s.Store.DeleteSecret(ctx, name)
+}

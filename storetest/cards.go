@@ -100,3 +100,32 @@ func testContactsPosition(t *testing.T, s contactgraph.Store, clock *Clock) {
 		t.Fatalf("position of an unknown folder: %v", err)
 	}
 }
+
+// testFolderNames: a folder's name is unique in its mailbox, resolves to
+// the folder, and goes with the folder.
+func testFolderNames(t *testing.T, s contactgraph.Store, _ *Clock) {
+	mb := mailbox(t, s, "books@contoso.com")
+	other := mailbox(t, s, "books2@contoso.com")
+	dn := "Work"
+	f := must(s.CreateNamedFolder(ctx(), mb, "", "work", contactgraph.FolderInput{DisplayName: &dn}))
+	if id := must(s.NamedFolder(ctx(), mb, "work")); id != f.ID {
+		t.Fatalf("NamedFolder = %s, want %s", id, f.ID)
+	}
+	dn2 := "Other"
+	if _, err := s.CreateNamedFolder(ctx(), mb, "", "work", contactgraph.FolderInput{DisplayName: &dn2}); contactgraph.ErrorCode(err) != contactgraph.EConflict {
+		t.Fatalf("a second folder named work: %v, want EConflict", err)
+	}
+	if _, err := s.NamedFolder(ctx(), other, "work"); contactgraph.ErrorCode(err) != contactgraph.ENotFound {
+		t.Fatalf("NamedFolder of another mailbox: %v, want ENotFound", err)
+	}
+	if names := must(s.FolderNames(ctx(), mb)); len(names) != 1 || names[f.ID] != "work" {
+		t.Fatalf("FolderNames = %v", names)
+	}
+	if err := s.DeleteFolder(ctx(), mb, f.ID); err != nil {
+		t.Fatal(err)
+	}
+	if names := must(s.FolderNames(ctx(), mb)); len(names) != 0 {
+		t.Fatalf("FolderNames after DeleteFolder = %v", names)
+	}
+	must(s.CreateNamedFolder(ctx(), mb, "", "work", contactgraph.FolderInput{DisplayName: &dn}))
+}

@@ -11,6 +11,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -51,6 +53,7 @@ func Run(t *testing.T, open NewStore) {
 		fn   func(t *testing.T, s contactgraph.Store, clock *Clock)
 	}{
 		{"Secret", testSecret},
+		{"SecretPrefix", testSecretPrefix},
 		{"Ready", testReady},
 		{"Users", testUsers},
 		{"Mailbox", testMailbox},
@@ -90,6 +93,7 @@ func Run(t *testing.T, open NewStore) {
 		{"PartsDelta", testPartsDelta},
 		{"PartsDeleted", testPartsDeleted},
 		{"CardNames", testCardNames},
+		{"FolderNames", testFolderNames},
 		{"ContactsPosition", testContactsPosition},
 	}
 	for _, tt := range tests {
@@ -175,6 +179,59 @@ func testSecret(t *testing.T, s contactgraph.Store, _ *Clock) {
 	}
 	if _, err := s.Secret(ctx(), "broken", func() ([]byte, error) { return nil, errors.New("no entropy") }); err == nil {
 		t.Fatal("a failing generator must fail Secret")
+	}
+}
+
+// testSecretPrefix: Secrets lists by prefix, DeleteSecret deletes one, and
+// a user's app passwords go with the user, a tenant's with the tenant.
+func testSecretPrefix(t *testing.T, s contactgraph.Store, _ *Clock) {
+	put := func(name, v string) {
+		must(s.Secret(ctx(), name, func() ([]byte, error) { return []byte(v), nil }))
+	}
+	put("p:a", "1")
+	put("p:b", "2")
+	put("p_c", "3") // a LIKE wildcard would match it
+	got := must(s.Secrets(ctx(), "p:"))
+	if len(got) != 2 || string(got["p:a"]) != "1" || string(got["p:b"]) != "2" {
+		t.Fatalf("Secrets(p:) = %q", got)
+	}
+	if err := s.DeleteSecret(ctx(), "p:a"); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.DeleteSecret(ctx(), "p:a"), contactgraph.ENotFound)
+	if got := must(s.Secrets(ctx(), "p:")); len(got) != 1 {
+		t.Fatalf("Secrets after DeleteSecret = %q", got)
+	}
+
+	other := "22222222-2222-2222-2222-222222222222"
+	bob := must(s.CreateUser(ctx(), tenant, contactgraph.User{UPN: "bob@contoso.com"}))
+	carol := must(s.CreateUser(ctx(), tenant, contactgraph.User{UPN: "carol@contoso.com"}))
+	dave := must(s.CreateUser(ctx(), other, contactgraph.User{UPN: "dave@fabrikam.com"}))
+	pw := func(id, tid, oid string) {
+		put(contactgraph.AppPasswordPrefix+id, `{"tid":"`+tid+`","oid":"`+oid+`","upn":"x","sha256":"00"}`)
+	}
+	pw("1", tenant, bob.ID)
+	pw("2", tenant, carol.ID)
+	pw("3", other, dave.ID)
+	names := func() []string {
+		var out []string
+		for n := range must(s.Secrets(ctx(), contactgraph.AppPasswordPrefix)) {
+			out = append(out, strings.TrimPrefix(n, contactgraph.AppPasswordPrefix))
+		}
+		slices.Sort(out)
+		return out
+	}
+	if err := s.DeleteUser(ctx(), tenant, bob.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := names(); !slices.Equal(got, []string{"2", "3"}) {
+		t.Fatalf("app passwords after DeleteUser = %v, want [2 3]", got)
+	}
+	if err := s.ResetTenant(ctx(), other); err != nil {
+		t.Fatal(err)
+	}
+	if got := names(); !slices.Equal(got, []string{"2"}) {
+		t.Fatalf("app passwords after ResetTenant = %v, want [2]", got)
 	}
 }
 

@@ -10,17 +10,24 @@ import (
 )
 
 // appPassword prints a new app password for a user's CardDAV sign-in. It
-// is shown once; the store keeps only its hash.
+// is shown once; the store keeps only its hash. With --list it prints the
+// ids of the user's app passwords (of every user of the tenant without
+// --user), one a line with the UPN; with --revoke ID it deletes one.
 func (m *Main) appPassword(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("app-password", flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
 	db := fs.String("db", m.env("DB", "contactgraph.db"), "database (env CONTACTGRAPH_DB)")
 	tenant := fs.String("tenant", "contoso", "tenant name (or GUID)")
 	user := fs.String("user", "", "user principal name: the CardDAV user name")
+	list := fs.Bool("list", false, "list the ids of the app passwords (of --user, else of every user of --tenant)")
+	revoke := fs.String("revoke", "", "revoke the app password of this id (the part before the dot)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *user == "" {
+	if *list && *revoke != "" {
+		return fmt.Errorf("app-password: --list and --revoke are exclusive")
+	}
+	if *user == "" && !*list && *revoke == "" {
 		return fmt.Errorf("app-password: --user is required")
 	}
 	store, err := openStore(ctx, *db, slog.New(slog.NewTextHandler(m.Stderr, nil)))
@@ -28,7 +35,27 @@ func (m *Main) appPassword(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
-	pw, err := auth.AppPasswords{Store: store}.Issue(ctx, *tenant, *user)
+	a := auth.AppPasswords{Store: store}
+	switch {
+	case *list:
+		pws, err := a.List(ctx, *tenant, *user)
+		if err != nil {
+			return err
+		}
+		for _, p := range pws {
+			if _, err := fmt.Fprintf(m.Stdout, "%s\t%s\n", p.ID, p.UPN); err != nil {
+				return err
+			}
+		}
+		return nil
+	case *revoke != "":
+		if err := a.Revoke(ctx, *revoke); err != nil {
+			return fmt.Errorf("app-password: %w", err)
+		}
+		_, err := fmt.Fprintf(m.Stdout, "revoked %s\n", *revoke)
+		return err
+	}
+	pw, err := a.Issue(ctx, *tenant, *user)
 	if err != nil {
 		return err
 	}

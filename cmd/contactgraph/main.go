@@ -67,7 +67,7 @@ commands:
   seed    write generated contacts and org contacts into the store
   sync    mirror a Graph delta collection into a local file (--listen: on change notifications)
   receive a webhook receiver that prints the change notifications it gets
-  app-password  print a new app password for a user's CardDAV sign-in (HTTP Basic)
+  app-password  print a new app password for a user's CardDAV sign-in (HTTP Basic); --list, --revoke ID
   backup  write a consistent copy of a SQLite database while servers use it
   import  read a .vcf file of many cards into a user's contact folder (all or nothing)
   export  write a user's contact folder, or the tenant's directory, as a .vcf file

@@ -129,3 +129,60 @@ FROM users u WHERE u.tenant_id = ? AND u.id = ?`, folderID, kindContact, mb.Tena
 	})
 	return pos, err
 }
+
+// nameBook names folder name among the address books of mb, in a
+// create's transaction. EConflict when the name is taken.
+func (s *Store) nameBook(ctx context.Context, tx *conn, mb contactgraph.Mailbox, name, folder string) error {
+	_, err := s.exec(ctx, tx, `INSERT INTO book_names (tenant_id, user_id, name, folder_id) VALUES (?, ?, ?, ?)`,
+		mb.TenantID, mb.UserID, name, folder)
+	if s.Dialect.IsUniqueViolation(err) {
+		return contactgraph.Errorf(contactgraph.EConflict, "An address book named '%s' exists.", name)
+	}
+	if err != nil {
+		return fmt.Errorf("name address book: %w", err)
+	}
+	return nil
+}
+
+// CreateNamedFolder implements contactgraph.CardStore.
+func (s *Store) CreateNamedFolder(ctx context.Context, mb contactgraph.Mailbox, parentID, name string, in contactgraph.FolderInput) (*contactgraph.Folder, error) {
+	if name == "" {
+		return nil, contactgraph.Errorf(contactgraph.EInvalid, "An address book name is required.")
+	}
+	return s.createFolder(ctx, mb, parentID, name, in)
+}
+
+// NamedFolder implements contactgraph.CardStore.
+func (s *Store) NamedFolder(ctx context.Context, mb contactgraph.Mailbox, name string) (string, error) {
+	var id string
+	err := s.queryRow(ctx, s.rq(), `SELECT folder_id FROM book_names WHERE tenant_id = ? AND user_id = ? AND name = ?`,
+		mb.TenantID, mb.UserID, name).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", notFound("address book")
+	}
+	if err != nil {
+		return "", fmt.Errorf("read address book name: %w", err)
+	}
+	return id, nil
+}
+
+// FolderNames implements contactgraph.CardStore.
+func (s *Store) FolderNames(ctx context.Context, mb contactgraph.Mailbox) (map[string]string, error) {
+	rows, err := s.query(ctx, s.rq(), `SELECT folder_id, name FROM book_names WHERE tenant_id = ? AND user_id = ?`, mb.TenantID, mb.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("read address book names: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var id, name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return nil, fmt.Errorf("read address book names: %w", err)
+		}
+		out[id] = name
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read address book names: %w", err)
+	}
+	return out, nil
+}

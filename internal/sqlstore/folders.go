@@ -64,6 +64,12 @@ func folderExists(name string) error {
 
 // CreateFolder implements contactgraph.Store.
 func (s *Store) CreateFolder(ctx context.Context, mb contactgraph.Mailbox, parentID string, in contactgraph.FolderInput) (*contactgraph.Folder, error) {
+	return s.createFolder(ctx, mb, parentID, "", in)
+}
+
+// createFolder creates a folder and, when name is not empty, names it
+// among the mailbox's address books in the same transaction.
+func (s *Store) createFolder(ctx context.Context, mb contactgraph.Mailbox, parentID, name string, in contactgraph.FolderInput) (*contactgraph.Folder, error) {
 	if in.DisplayName == nil {
 		return nil, contactgraph.Errorf(contactgraph.EInvalid, "The property 'displayName' is required.")
 	}
@@ -90,6 +96,11 @@ func (s *Store) CreateFolder(ctx context.Context, mb contactgraph.Mailbox, paren
 		}
 		if err != nil {
 			return fmt.Errorf("create folder: %w", err)
+		}
+		if name != "" {
+			if err := s.nameBook(ctx, tx, mb, name, f.ID); err != nil {
+				return err
+			}
 		}
 		return s.recordFolder(ctx, tx, mb, f, rev)
 	})
@@ -224,6 +235,7 @@ func (s *Store) DeleteFolder(ctx context.Context, mb contactgraph.Mailbox, id st
 				`DELETE FROM contacts WHERE folder_id = ?`,
 				`DELETE FROM contact_emails WHERE folder_id = ?`,
 				`DELETE FROM card_names WHERE folder_id = ?`,
+				`DELETE FROM book_names WHERE folder_id = ?`,
 				`DELETE FROM changes WHERE scope = ?`,
 				`DELETE FROM floors WHERE scope = ?`,
 				`DELETE FROM folders WHERE id = ?`,

@@ -286,7 +286,23 @@ CREATE /*UNLOGGED*/ TABLE throttle_buckets (
 	ok       INTEGER NOT NULL
 );
 `,
+	// 10: the names CardDAV clients gave the address books they made with
+	// MKCOL (see contactgraph.CardStore): the URL segment of a book, by
+	// mailbox, and its folder. A row goes with its folder.
+	`
+CREATE TABLE book_names (
+	tenant_id TEXT NOT NULL,
+	user_id   TEXT NOT NULL,
+	name      TEXT NOT NULL,
+	folder_id TEXT NOT NULL,
+	PRIMARY KEY (tenant_id, user_id, name)
+);
+CREATE UNIQUE INDEX book_names_folder ON book_names (folder_id);
+`,
 }
+
+// BookNamesMigration is the version that creates book_names.
+const BookNamesMigration = 10
 
 // CardNamesMigration is the version that creates card_names.
 const CardNamesMigration = 8

@@ -7,6 +7,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -242,6 +243,71 @@ func (s *Store) secret(ctx context.Context, name string, gen func() ([]byte, err
 		return nil, fmt.Errorf("read secret: %w", err)
 	}
 	return []byte(v), nil
+}
+
+// Secrets implements contactgraph.Store.
+func (s *Store) Secrets(ctx context.Context, prefix string) (map[string][]byte, error) {
+	ctx, end := s.op(ctx)
+	v, err := s.secrets(ctx, s.rq(), prefix)
+	return v, end(err)
+}
+
+// secrets reads the secrets whose names begin with prefix (substr, not
+// LIKE: the prefix needs no escaping).
+func (s *Store) secrets(ctx context.Context, q *conn, prefix string) (map[string][]byte, error) {
+	rows, err := s.query(ctx, q, `SELECT name, value FROM secrets WHERE substr(name, 1, ?) = ?`, len(prefix), prefix)
+	if err != nil {
+		return nil, fmt.Errorf("read secrets: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]byte{}
+	for rows.Next() {
+		var name, v string
+		if err := rows.Scan(&name, &v); err != nil {
+			return nil, fmt.Errorf("read secrets: %w", err)
+		}
+		out[name] = []byte(v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read secrets: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteSecret implements contactgraph.Store.
+func (s *Store) DeleteSecret(ctx context.Context, name string) error {
+	ctx, end := s.op(ctx)
+	res, err := s.exec(ctx, s.wq(), `DELETE FROM secrets WHERE name = ?`, name)
+	if err != nil {
+		return end(fmt.Errorf("delete secret: %w", err))
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return end(notFound("secret"))
+	}
+	return end(nil)
+}
+
+// deleteAppPasswords deletes, in a delete's transaction, the app passwords
+// (contactgraph.AppPasswordPrefix) of a tenant's user, or of every user of
+// the tenant when userID is empty.
+func (s *Store) deleteAppPasswords(ctx context.Context, tx *conn, tenantID, userID string) error {
+	all, err := s.secrets(ctx, tx, contactgraph.AppPasswordPrefix)
+	if err != nil {
+		return err
+	}
+	for name, v := range all {
+		var rec struct {
+			Tenant string `json:"tid"`
+			User   string `json:"oid"`
+		}
+		if json.Unmarshal(v, &rec) != nil || rec.Tenant != tenantID || (userID != "" && rec.User != userID) {
+			continue
+		}
+		if _, err := s.exec(ctx, tx, `DELETE FROM secrets WHERE name = ?`, name); err != nil {
+			return fmt.Errorf("delete app passwords: %w", err)
+		}
+	}
+	return nil
 }
 
 // RebindQuestion rewrites '?' placeholders to $1, $2, ... for PostgreSQL.

@@ -22,11 +22,15 @@ func (s *Store) ResetTenant(ctx context.Context, tenantID string) error {
 		if err != nil {
 			return err
 		}
+		if err := s.deleteAppPasswords(ctx, tx, tenantID, ""); err != nil {
+			return err
+		}
 		for _, q := range append(deleteParts(`tenant_id = ?`),
 			`DELETE FROM changes WHERE scope IN (SELECT id FROM folders WHERE tenant_id = ?)`,
 			`DELETE FROM floors WHERE scope IN (SELECT id FROM folders WHERE tenant_id = ?)`,
 			`DELETE FROM contact_emails WHERE folder_id IN (SELECT id FROM folders WHERE tenant_id = ?)`,
 			`DELETE FROM card_names WHERE tenant_id = ?`,
+			`DELETE FROM book_names WHERE tenant_id = ?`,
 			`DELETE FROM contacts WHERE tenant_id = ?`,
 			`DELETE FROM folders WHERE tenant_id = ?`,
 			`DELETE FROM org_contacts WHERE tenant_id = ?`,

@@ -123,11 +123,15 @@ func (s *Store) DeleteUser(ctx context.Context, tenantID, id string) error {
 		if err := s.endSubscriptions(ctx, tx, tenantID, id); err != nil {
 			return err
 		}
+		if err := s.deleteAppPasswords(ctx, tx, tenantID, id); err != nil {
+			return err
+		}
 		for _, q := range append(deleteParts(`tenant_id = ? AND user_id = ?`),
 			`DELETE FROM changes WHERE scope IN (SELECT id FROM folders WHERE tenant_id = ? AND user_id = ?)`,
 			`DELETE FROM floors WHERE scope IN (SELECT id FROM folders WHERE tenant_id = ? AND user_id = ?)`,
 			`DELETE FROM contact_emails WHERE folder_id IN (SELECT id FROM folders WHERE tenant_id = ? AND user_id = ?)`,
 			`DELETE FROM card_names WHERE tenant_id = ? AND user_id = ?`,
+			`DELETE FROM book_names WHERE tenant_id = ? AND user_id = ?`,
 			`DELETE FROM contacts WHERE tenant_id = ? AND user_id = ?`,
 			`DELETE FROM folders WHERE tenant_id = ? AND user_id = ?`,
 		) {
