@@ -135,16 +135,8 @@ func (h *Handler) getOrg(w http.ResponseWriter, r *http.Request, c *call) error 
 // 404, and a new token; DAV:limit as for folders.
 func (h *Handler) syncDirectory(w http.ResponseWriter, r *http.Request, c *call, body reportBody) error {
 	req := h.orgRequest(c)
-	if body.Token != nil && strings.TrimSpace(*body.Token) != "" {
-		tok := strings.TrimSpace(*body.Token)
-		switch {
-		case strings.HasPrefix(tok, syncDelta):
-			req.Token = tok[len(syncDelta):]
-		case strings.HasPrefix(tok, syncSkip):
-			req.Token, req.TokenIsSkip = tok[len(syncSkip):], true
-		default:
-			return invalidSyncToken(contactgraph.Errorf(contactgraph.EBadToken, "The sync-token is not one of ours."))
-		}
+	if err := setSyncToken(&req, body); err != nil {
+		return err
 	}
 	limit, err := parseLimit(body)
 	if err != nil {

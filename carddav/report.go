@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/contactgraph/contactgraph"
+	"github.com/contactgraph/contactgraph/delta"
 )
 
 // reportBody reads the REPORTs served: sync-collection (RFC 6578),
@@ -81,6 +82,25 @@ func invalidSyncToken(err error) error {
 	return &davError{status: http.StatusForbidden, elem: "<D:valid-sync-token/>", err: err}
 }
 
+// setSyncToken puts the delta token of the request's sync-token (none when
+// it is empty) into req; a sync-token that is not one of ours is
+// DAV:valid-sync-token.
+func setSyncToken(req *delta.Request, body reportBody) error {
+	if body.Token == nil || strings.TrimSpace(*body.Token) == "" {
+		return nil
+	}
+	tok := strings.TrimSpace(*body.Token)
+	switch {
+	case strings.HasPrefix(tok, syncDelta):
+		req.Token = tok[len(syncDelta):]
+	case strings.HasPrefix(tok, syncSkip):
+		req.Token, req.TokenIsSkip = tok[len(syncSkip):], true
+	default:
+		return invalidSyncToken(contactgraph.Errorf(contactgraph.EBadToken, "The sync-token is not one of ours."))
+	}
+	return nil
+}
+
 // syncCollection answers the changes since the request's sync-token (all
 // cards when it is empty): changed cards with the asked properties,
 // removed ones as 404 responses, and a new sync-token. With a DAV:limit it
@@ -88,16 +108,8 @@ func invalidSyncToken(err error) error {
 // more remain; the sync-token then continues the same round.
 func (h *Handler) syncCollection(w http.ResponseWriter, r *http.Request, c *call, body reportBody) error {
 	req := h.syncRequest(c, c.t.folder)
-	if body.Token != nil && strings.TrimSpace(*body.Token) != "" {
-		tok := strings.TrimSpace(*body.Token)
-		switch {
-		case strings.HasPrefix(tok, syncDelta):
-			req.Token = tok[len(syncDelta):]
-		case strings.HasPrefix(tok, syncSkip):
-			req.Token, req.TokenIsSkip = tok[len(syncSkip):], true
-		default:
-			return invalidSyncToken(contactgraph.Errorf(contactgraph.EBadToken, "The sync-token is not one of ours."))
-		}
+	if err := setSyncToken(&req, body); err != nil {
+		return err
 	}
 	limit, err := parseLimit(body)
 	if err != nil {
