@@ -70,20 +70,7 @@ func TestEnqueueUsesWatchIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	rows, err := raw.Query("EXPLAIN QUERY PLAN "+sqlstore.EnqueueStatement, 1, "id", 1, 1, 0, 0, "scope", 1, 1, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var id, parent, notused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, detail)
-	}
+	plan := explain(t, raw, sqlstore.EnqueueStatement, 1, "id", 1, 1, 0, 0, "scope", 1, 1, 0)
 	if len(plan) != 1 || !strings.Contains(plan[0], "USING INDEX subscriptions_watch") {
 		t.Fatalf("query plan %q, want a search of subscriptions using subscriptions_watch", plan)
 	}
