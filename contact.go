@@ -108,6 +108,13 @@ type ContactInput struct {
 	// multiValueExtendedProperties, each property at most once: set, or
 	// removed when Remove.
 	Extended []ExtendedProperty
+	// Photo, when not nil, sets or replaces the contact's photo in the same
+	// transaction (a photo ParsePhoto returned, with its bytes);
+	// RemovePhoto removes the photo the contact has, if any. Graph bodies
+	// set neither (photos have their own requests); a vCard with or
+	// without a PHOTO does.
+	Photo       *Photo
+	RemovePhoto bool
 }
 
 // Members of a contact body that are not properties of its document.

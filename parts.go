@@ -15,10 +15,14 @@ type PartsQuery struct {
 	// and multi-value extended properties to return.
 	Single []string
 	Multi  []string
+	// Photo asks for the photo, with its bytes.
+	Photo bool
 }
 
 // Empty reports whether q asks for nothing.
-func (q PartsQuery) Empty() bool { return !q.Extensions && len(q.Single) == 0 && len(q.Multi) == 0 }
+func (q PartsQuery) Empty() bool {
+	return !q.Extensions && len(q.Single) == 0 && len(q.Multi) == 0 && !q.Photo
+}
 
 // ContactParts is what a PartsQuery found on one contact: extensions by
 // name (without regard to case), extended properties by key.
@@ -26,6 +30,7 @@ type ContactParts struct {
 	Extensions []Extension
 	Single     []ExtendedProperty
 	Multi      []ExtendedProperty
+	Photo      *Photo // nil when the contact has none
 }
 
 // ContactPartStore keeps what a contact holds beside its document: its

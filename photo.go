@@ -62,7 +62,7 @@ func ParsePhoto(contentType string, data []byte) (Photo, error) {
 	if len(data) > MaxPhotoBytes {
 		return Photo{}, Errorf(ETooLarge, "The photo is larger than the limit of %d bytes.", MaxPhotoBytes)
 	}
-	kind := sniffPhoto(data)
+	kind := SniffPhoto(data)
 	if kind == "" {
 		return Photo{}, Errorf(EInvalid, "The photo is neither a JPEG nor a PNG image.")
 	}
@@ -104,9 +104,9 @@ func photoMediaType(contentType string) (string, error) {
 	return "", Errorf(EUnsupportedMedia, "The Content-Type '%s' is not supported for a contact photo: send image/jpeg or image/png.", Truncate(mt, 128))
 }
 
-// sniffPhoto returns the photo type of data by its signature, "" for
-// neither.
-func sniffPhoto(data []byte) string {
+// SniffPhoto returns the photo type of data by its signature (PhotoJPEG or
+// PhotoPNG), "" for neither.
+func SniffPhoto(data []byte) string {
 	switch {
 	case bytes.HasPrefix(data, []byte("\xff\xd8\xff")):
 		return PhotoJPEG

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/contactgraph/contactgraph/vcard"
 )
 
 const propfindBook = `<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav" xmlns:CS="http://calendarserver.org/ns/">
@@ -171,7 +173,7 @@ func TestBadCards(t *testing.T) {
 		{"two cards", "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:X\r\nEND:VCARD\r\nBEGIN:VCARD\r\nVERSION:3.0\r\nFN:Y\r\nEND:VCARD\r\n", http.StatusBadRequest},
 		{"version 2.1", "BEGIN:VCARD\r\nVERSION:2.1\r\nFN:X\r\nEND:VCARD\r\n", http.StatusBadRequest},
 		{"not UTF-8", "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:\xff\r\nEND:VCARD\r\n", http.StatusBadRequest},
-		{"huge", "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:X\r\nNOTE:" + strings.Repeat("a", 300<<10) + "\r\nEND:VCARD\r\n", http.StatusRequestEntityTooLarge},
+		{"huge", "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:X\r\nNOTE:" + strings.Repeat("a", vcard.MaxBytes) + "\r\nEND:VCARD\r\n", http.StatusRequestEntityTooLarge},
 		{"huge kept property", "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:X\r\nX-BIG:" + strings.Repeat("a", 40<<10) + "\r\nEND:VCARD\r\n", http.StatusRequestEntityTooLarge},
 		{"note over the Graph limit", "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:X\r\nNOTE:" + strings.Repeat("a", 70<<10) + "\r\nEND:VCARD\r\n", http.StatusBadRequest},
 	} {

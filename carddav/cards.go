@@ -9,16 +9,11 @@ import (
 	"github.com/contactgraph/contactgraph/vcard"
 )
 
-var keys = func() (k struct{ uid, extra string }) {
-	k.uid, _ = contactgraph.ExtendedPropertyKey(vcard.UIDProperty)
-	k.extra, _ = contactgraph.ExtendedPropertyKey(vcard.ExtraProperty)
-	return k
-}()
-
-// cardParts is what a card holds beside the contact's document.
+// cardParts is what a card holds beside the contact's document: its name
+// and its vCard parts.
 type cardParts struct {
-	uid, name string
-	extra     []string
+	name string
+	vcard.Parts
 }
 
 // defaultName is the name of a card no client named: "<id>.vcf".
@@ -27,12 +22,10 @@ func defaultName(id string) string { return id + ".vcf" }
 // partsOf reads the card parts of contacts of folder by id: the name a
 // client gave the card (contactgraph.CardStore), its UID and the vCard
 // lines with no Graph field. An id without them maps to its defaults
-// (UID = id, name = id.vcf).
-func (h *Handler) partsOf(ctx context.Context, mb contactgraph.Mailbox, folder string, ids []string) (map[string]cardParts, error) {
+// (UID = id, name = id.vcf). The photos, with their bytes, are read only
+// when withPhoto: for the card data (GET, address-data).
+func (h *Handler) partsOf(ctx context.Context, mb contactgraph.Mailbox, folder string, ids []string, withPhoto bool) (map[string]cardParts, error) {
 	out := make(map[string]cardParts, len(ids))
-	for _, id := range ids {
-		out[id] = cardParts{uid: id, name: defaultName(id)}
-	}
 	if len(ids) == 0 {
 		return out, nil
 	}
@@ -40,25 +33,14 @@ func (h *Handler) partsOf(ctx context.Context, mb contactgraph.Mailbox, folder s
 	if err != nil {
 		return nil, err
 	}
-	found, err := h.cfg.Store.ContactParts(ctx, mb, ids, contactgraph.PartsQuery{Single: []string{keys.uid}, Multi: []string{keys.extra}})
+	found, err := h.cfg.Store.ContactParts(ctx, mb, ids, vcard.PartsQuery(withPhoto))
 	if err != nil {
 		return nil, err
 	}
-	for id, cp := range out {
+	for _, id := range ids {
+		cp := cardParts{name: defaultName(id), Parts: vcard.PartsOf(id, found[id])}
 		if n, ok := names[id]; ok {
 			cp.name = n
-		}
-		if p := found[id]; p != nil {
-			for _, ep := range p.Single {
-				if ep.Key == keys.uid {
-					cp.uid = ep.Value
-				}
-			}
-			for _, ep := range p.Multi {
-				if ep.Key == keys.extra {
-					cp.extra = ep.Values
-				}
-			}
 		}
 		out[id] = cp
 	}
@@ -67,8 +49,8 @@ func (h *Handler) partsOf(ctx context.Context, mb contactgraph.Mailbox, folder s
 
 // resolve finds the contact a card name names in folder: the contact a
 // client named so, else the contact "<id>.vcf" names when no client named
-// it otherwise. ENotFound.
-func (h *Handler) resolve(ctx context.Context, mb contactgraph.Mailbox, folder, name string) (*contactgraph.Contact, cardParts, error) {
+// it otherwise, with its parts (the photo only when withPhoto). ENotFound.
+func (h *Handler) resolve(ctx context.Context, mb contactgraph.Mailbox, folder, name string, withPhoto bool) (*contactgraph.Contact, cardParts, error) {
 	nf := contactgraph.Errorf(contactgraph.ENotFound, "The card was not found.")
 	c, err := h.cfg.Store.NamedContact(ctx, mb, folder, name)
 	if err != nil && !errors.Is(err, contactgraph.ErrNotFound) {
@@ -91,7 +73,7 @@ func (h *Handler) resolve(ctx context.Context, mb contactgraph.Mailbox, folder, 
 		}
 		c = got
 	}
-	parts, err := h.partsOf(ctx, mb, folder, []string{c.ID})
+	parts, err := h.partsOf(ctx, mb, folder, []string{c.ID}, withPhoto)
 	if err != nil {
 		return nil, cardParts{}, err
 	}
@@ -106,5 +88,15 @@ func etag(changeKey string) string { return `"` + changeKey + `"` }
 
 // render returns the card text of a contact document.
 func render(doc []byte, p cardParts, version string) []byte {
-	return vcard.Encode(doc, p.uid, p.extra, version)
+	return vcard.Encode(doc, p.Parts, version)
+}
+
+// wantsData reports whether a property list asks for the card data.
+func wantsData(want propList) bool {
+	for _, w := range want {
+		if w.Name == card("address-data") {
+			return true
+		}
+	}
+	return false
 }

@@ -33,7 +33,7 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, c *call) error {
 	if c.t.kind != tCard {
 		return contactgraph.Errorf(contactgraph.EInvalid, "GET is served on cards; use PROPFIND on collections.")
 	}
-	ct, parts, err := h.resolve(r.Context(), c.mb, c.t.folder, c.t.name)
+	ct, parts, err := h.resolve(r.Context(), c.mb, c.t.folder, c.t.name, r.Method == http.MethodGet)
 	if err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request, c *call) error {
 // new card first.
 func (h *Handler) putOnce(w http.ResponseWriter, r *http.Request, c *call, text []byte) error {
 	ctx := r.Context()
-	old, _, err := h.resolve(ctx, c.mb, c.t.folder, c.t.name)
+	old, _, err := h.resolve(ctx, c.mb, c.t.folder, c.t.name, false)
 	if err != nil && contactgraph.ErrorCode(err) != contactgraph.ENotFound {
 		return err
 	}
@@ -149,7 +149,7 @@ func (h *Handler) delete(w http.ResponseWriter, r *http.Request, c *call) error 
 	if c.t.kind != tCard {
 		return contactgraph.Errorf(contactgraph.EForbidden, "Only cards can be deleted over CardDAV.")
 	}
-	ct, _, err := h.resolve(r.Context(), c.mb, c.t.folder, c.t.name)
+	ct, _, err := h.resolve(r.Context(), c.mb, c.t.folder, c.t.name, false)
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,7 @@ var suite = map[string]func(*testing.T){
 	"TestPutNotifies":             TestPutNotifies,
 	"TestAddressbookQuery":        TestAddressbookQuery,
 	"TestVdirsyncer":              TestVdirsyncer,
+	"TestCardPhoto":               TestCardPhoto,
 }
 
 // TestPostgres runs the package's tests again with their stores on

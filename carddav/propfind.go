@@ -136,7 +136,7 @@ func (h *Handler) propfind(w http.ResponseWriter, r *http.Request, c *call) erro
 			list = append(list, cards...)
 		}
 	case tCard:
-		ct, parts, err := h.resolve(ctx, c.mb, c.t.folder, c.t.name)
+		ct, parts, err := h.resolve(ctx, c.mb, c.t.folder, c.t.name, wantsData(want))
 		if err != nil {
 			return err
 		}
@@ -251,7 +251,7 @@ func (h *Handler) cardResources(ctx context.Context, c *call, folder string, wan
 		for i, ct := range page {
 			ids[i] = ct.ID
 		}
-		parts, err := h.partsOf(ctx, c.mb, folder, ids)
+		parts, err := h.partsOf(ctx, c.mb, folder, ids, wantsData(want))
 		if err != nil {
 			return nil, err
 		}

@@ -187,7 +187,7 @@ func (h *Handler) query(w http.ResponseWriter, r *http.Request, c *call, body re
 	}
 	ms := newMultistatus()
 	n, truncated := 0, false
-	err = h.eachCard(r.Context(), c, func(ct *contactgraph.Contact, p cardParts) bool {
+	err = h.eachCard(r.Context(), c, wantsData(want), func(ct *contactgraph.Contact, p cardParts) bool {
 		parsed, err := vcard.Parse(render(ct.Doc, p, "4.0"))
 		if err != nil || !body.Filter.matches(parsed) {
 			return true
@@ -212,8 +212,8 @@ func (h *Handler) query(w http.ResponseWriter, r *http.Request, c *call, body re
 }
 
 // eachCard calls fn for each card of the address book in id order until
-// fn returns false.
-func (h *Handler) eachCard(ctx context.Context, c *call, fn func(*contactgraph.Contact, cardParts) bool) error {
+// fn returns false, with the photos when withPhoto.
+func (h *Handler) eachCard(ctx context.Context, c *call, withPhoto bool, fn func(*contactgraph.Contact, cardParts) bool) error {
 	after := ""
 	for {
 		page, err := h.cfg.Store.ListContacts(ctx, c.mb, c.t.folder, contactgraph.Page{After: after, Limit: 200})
@@ -224,7 +224,7 @@ func (h *Handler) eachCard(ctx context.Context, c *call, fn func(*contactgraph.C
 		for i, ct := range page {
 			ids[i] = ct.ID
 		}
-		parts, err := h.partsOf(ctx, c.mb, c.t.folder, ids)
+		parts, err := h.partsOf(ctx, c.mb, c.t.folder, ids, withPhoto)
 		if err != nil {
 			return err
 		}

@@ -178,7 +178,7 @@ func (h *Handler) writeChanges(ctx context.Context, ms *multistatus, c *call, it
 		ids[i] = parsed[i].ID
 	}
 	// Removed cards too: their names outlive them (CardStore.CardNames).
-	parts, err := h.partsOf(ctx, c.mb, c.t.folder, ids)
+	parts, err := h.partsOf(ctx, c.mb, c.t.folder, ids, wantsData(want))
 	if err != nil {
 		return err
 	}
@@ -219,7 +219,7 @@ func (h *Handler) multiget(w http.ResponseWriter, r *http.Request, c *call, body
 			ms.status(href, http.StatusNotFound)
 			continue
 		}
-		ct, parts, err := h.resolve(r.Context(), c.mb, t.folder, t.name)
+		ct, parts, err := h.resolve(r.Context(), c.mb, t.folder, t.name, wantsData(want))
 		if contactgraph.ErrorCode(err) == contactgraph.ENotFound {
 			ms.status(href, http.StatusNotFound)
 			continue

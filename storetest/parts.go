@@ -138,6 +138,28 @@ func testPhotos(t *testing.T, s contactgraph.Store, clock *Clock) {
 	wantCode(t, err, contactgraph.ENotFound)
 	_, err = s.DeleteContactPhoto(ctx(), mb, c.ID, "")
 	wantCode(t, err, contactgraph.ENotFound)
+
+	// A contact's input may carry its photo (a vCard does): written with
+	// the contact, returned by ContactParts, removed by RemovePhoto.
+	in := contactIn(t, `{"givenName":"Grace"}`)
+	p := must(contactgraph.ParsePhoto("", pngBytes))
+	in.Photo = &p
+	g := must(s.CreateContact(ctx(), mb, mb.RootID, in))
+	parts := must(s.ContactParts(ctx(), mb, []string{g.ID, c.ID}, contactgraph.PartsQuery{Photo: true}))
+	if gp := parts[g.ID]; gp == nil || gp.Photo == nil || !bytes.Equal(gp.Photo.Data, pngBytes) || gp.Photo.Width != 20 || parts[c.ID] != nil {
+		t.Fatalf("ContactParts photos: %+v", parts)
+	}
+	if other := must(s.ContactParts(ctx(), other, []string{g.ID}, contactgraph.PartsQuery{Photo: true})); len(other) != 0 {
+		t.Fatal("another mailbox read the photo")
+	}
+	upd := contactIn(t, `{"surname":"Hopper"}`)
+	upd.RemovePhoto = true
+	g2 := must(s.UpdateContact(ctx(), mb, g.ID, upd, ""))
+	_, err = s.ContactPhoto(ctx(), mb, g.ID, false)
+	wantCode(t, err, contactgraph.ENotFound)
+	if g2.ChangeKey == g.ChangeKey {
+		t.Fatal("the update did not change the contact")
+	}
 }
 
 // extIn parses an open extension body.

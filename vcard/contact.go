@@ -2,8 +2,10 @@ package vcard
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/contactgraph/contactgraph"
@@ -40,6 +42,10 @@ type Decoded struct {
 	UID string
 	// Extra are the content lines of the properties with no Graph field.
 	Extra []string
+	// Photo is the first PHOTO given inline as a JPEG or PNG image (the
+	// contact's photo); nil when the card has none. A PHOTO that refers to
+	// a URI, or holds another image type, is kept in Extra.
+	Photo *contactgraph.Photo
 }
 
 type address struct {
@@ -170,6 +176,16 @@ func Decode(c *Card) (Decoded, error) {
 			props["birthday"] = m[1] + "-" + m[2] + "-" + m[3] + "T00:00:00Z"
 		case "NOTE":
 			kept = set("personalNotes", Unescape(p.Value))
+		case "PHOTO":
+			ph, err := inlinePhoto(p)
+			if err != nil {
+				return Decoded{}, err
+			}
+			if ph == nil || d.Photo != nil {
+				kept = false
+				break
+			}
+			d.Photo = ph
 		case "CATEGORIES":
 			for _, s := range Split(p.Value, ',') {
 				if s = strings.TrimSpace(s); s != "" {
@@ -206,6 +222,43 @@ func Decode(c *Card) (Decoded, error) {
 	return d, nil
 }
 
+// inlinePhoto returns the JPEG or PNG image a PHOTO holds inline: base64
+// under ENCODING=b (vCard 3.0) or a base64 data: URI (4.0). nil for a
+// PHOTO that refers to a URI or holds another type of image; EInvalid for
+// base64 that does not decode or a JPEG or PNG whose header is broken.
+func inlinePhoto(p *Property) (*contactgraph.Photo, error) {
+	v := strings.TrimSpace(p.Value)
+	var payload string
+	switch {
+	case len(v) >= 5 && strings.EqualFold(v[:5], "data:"):
+		meta, data, ok := strings.Cut(v[5:], ",")
+		if !ok || !strings.HasSuffix(strings.ToLower(meta), ";base64") {
+			return nil, nil // a data: URI we cannot read: kept as it is
+		}
+		payload = data
+	case slices.ContainsFunc(p.Param("ENCODING"), func(e string) bool { return strings.EqualFold(e, "b") || strings.EqualFold(e, "base64") }):
+		payload = v
+	default:
+		return nil, nil
+	}
+	payload = strings.TrimRight(strings.Join(strings.Fields(payload), ""), "=")
+	raw, err := base64.RawStdEncoding.DecodeString(payload)
+	if err != nil {
+		return nil, invalid("the PHOTO is not valid base64.")
+	}
+	if len(raw) == 0 {
+		return nil, invalid("the PHOTO is empty.")
+	}
+	if contactgraph.SniffPhoto(raw) == "" {
+		return nil, nil // another type of image (GIF, say): kept as it is
+	}
+	ph, err := contactgraph.ParsePhoto("", raw)
+	if err != nil {
+		return nil, err
+	}
+	return &ph, nil
+}
+
 // onlyVoice reports whether a TEL has no TYPE, or only VOICE/PREF ones.
 func onlyVoice(p *Property) bool {
 	for _, v := range p.Param("TYPE") {
@@ -240,6 +293,7 @@ func Input(text []byte, selfID string) (contactgraph.ContactInput, Decoded, erro
 	if d.UID == "" || d.UID == selfID {
 		uid.Remove = true
 	}
+	in.Photo, in.RemovePhoto = d.Photo, d.Photo == nil && selfID != ""
 	extra := contactgraph.ExtendedProperty{ID: ExtraProperty, Multi: true, Values: d.Extra}
 	if len(d.Extra) == 0 {
 		extra.Remove = true
@@ -262,9 +316,9 @@ func Input(text []byte, selfID string) (contactgraph.ContactInput, Decoded, erro
 }
 
 // Encode renders a contact's Graph document (or a delta item holding it)
-// as a vCard of version "3.0" or "4.0", with uid as its UID and extra
-// content lines appended unchanged.
-func Encode(doc json.RawMessage, uid string, extra []string, version string) []byte {
+// as a vCard of version "3.0" or "4.0", with the UID and photo of p and its
+// extra content lines appended unchanged.
+func Encode(doc json.RawMessage, p Parts, version string) []byte {
 	var c struct {
 		DisplayName, GivenName, Surname, MiddleName, Title, Generation, NickName string
 		CompanyName, Department, JobTitle, MobilePhone, BusinessHomePage         string
@@ -275,6 +329,7 @@ func Encode(doc json.RawMessage, uid string, extra []string, version string) []b
 		ID                                                                       string
 	}
 	_ = json.Unmarshal(doc, &c)
+	uid := p.UID
 	if uid == "" {
 		uid = c.ID
 	}
@@ -355,7 +410,15 @@ func Encode(doc json.RawMessage, uid string, extra []string, version string) []b
 		}
 		w("CATEGORIES:" + strings.Join(cats, ","))
 	}
-	for _, l := range extra {
+	if ph := p.Photo; ph != nil && len(ph.Data) > 0 {
+		data := base64.StdEncoding.EncodeToString(ph.Data)
+		if v4 {
+			w("PHOTO:data:" + ph.ContentType + ";base64," + data)
+		} else {
+			w("PHOTO;ENCODING=b;TYPE=" + strings.ToUpper(strings.TrimPrefix(ph.ContentType, "image/")) + ":" + data)
+		}
+	}
+	for _, l := range p.Extra {
 		w(l)
 	}
 	w("END:VCARD")

@@ -44,5 +44,5 @@ func EncodeOrgContact(o *contactgraph.OrgContact, version string) []byte {
 		doc["businessAddress"] = map[string]string{"street": a.Street, "city": a.City, "state": a.State, "postalCode": a.PostalCode, "countryOrRegion": a.CountryOrRegion}
 	}
 	b, _ := json.Marshal(doc)
-	return Encode(b, o.ID, nil, version)
+	return Encode(b, Parts{UID: o.ID}, version)
 }

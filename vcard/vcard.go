@@ -15,7 +15,9 @@ import (
 
 // Limits of a vCard this package accepts.
 const (
-	MaxBytes      = 256 << 10 // of one card's text
+	// MaxBytes bounds one card's text: 256 KiB and room for a photo of
+	// contactgraph.MaxPhotoBytes inline (base64, folded).
+	MaxBytes      = 256<<10 + contactgraph.MaxPhotoBytes*3/2
 	maxProperties = 1000
 )
 
@@ -104,15 +106,23 @@ func Parse(b []byte) (*Card, error) {
 	}
 	b = bytes.TrimPrefix(b, []byte("\ufeff"))
 	var lines []string
-	for _, raw := range strings.Split(strings.ReplaceAll(string(b), "\r\n", "\n"), "\n") {
+	var cur strings.Builder // the line being unfolded: a photo has thousands of parts
+	for raw := range strings.SplitSeq(strings.ReplaceAll(string(b), "\r\n", "\n"), "\n") {
 		if raw == "" {
 			continue
 		}
-		if (raw[0] == ' ' || raw[0] == '\t') && len(lines) > 0 {
-			lines[len(lines)-1] += raw[1:]
+		if (raw[0] == ' ' || raw[0] == '\t') && cur.Len() > 0 {
+			cur.WriteString(raw[1:])
 			continue
 		}
-		lines = append(lines, raw)
+		if cur.Len() > 0 {
+			lines = append(lines, cur.String())
+			cur = strings.Builder{}
+		}
+		cur.WriteString(raw)
+	}
+	if cur.Len() > 0 {
+		lines = append(lines, cur.String())
 	}
 	var c Card
 	state := 0 // 0 before BEGIN, 1 inside, 2 after END

@@ -16,7 +16,7 @@ func TestRoundTrip(t *testing.T) {
 "homeAddress":{},"otherAddress":{"countryOrRegion":"UK"},"businessHomePage":"https://x","birthday":"1815-12-10T00:00:00Z",
 "personalNotes":"a\nb, c","categories":["x,y","z"]}`
 	for _, v := range []string{"3.0", "4.0"} {
-		text := Encode(json.RawMessage(doc), "", []string{"X-ONE;TYPE=a:b"}, v)
+		text := Encode(json.RawMessage(doc), Parts{Extra: []string{"X-ONE;TYPE=a:b"}}, v)
 		c, err := Parse(text)
 		if err != nil {
 			t.Fatalf("%s: %v\n%s", v, err, text)
@@ -63,7 +63,7 @@ func TestParseErrors(t *testing.T) {
 	if err != nil || c.Get("FN").Value != "Ada Lovelace" {
 		t.Fatalf("unfold: %v %+v", err, c)
 	}
-	out := Encode(json.RawMessage(`{"displayName":"`+strings.Repeat("é", 100)+`"}`), "u", nil, "3.0")
+	out := Encode(json.RawMessage(`{"displayName":"`+strings.Repeat("é", 100)+`"}`), Parts{UID: "u"}, "3.0")
 	for _, l := range strings.Split(string(out), "\r\n") {
 		if len(l) > 75 {
 			t.Fatalf("line of %d octets", len(l))

@@ -177,17 +177,9 @@ func (m *Main) exportVCF(ctx context.Context, args []string) error {
 	return nil
 }
 
-// exportFolder writes the cards of a folder with their UID and the vCard
-// properties kept beside the Graph fields.
+// exportFolder writes the cards of a folder with their UID, photo and the
+// vCard properties kept beside the Graph fields.
 func exportFolder(ctx context.Context, store contactgraph.Store, mb contactgraph.Mailbox, folder, version string, out *bytes.Buffer) (int, error) {
-	uidKey, err := contactgraph.ExtendedPropertyKey(vcard.UIDProperty)
-	if err != nil {
-		return 0, err
-	}
-	extraKey, err := contactgraph.ExtendedPropertyKey(vcard.ExtraProperty)
-	if err != nil {
-		return 0, err
-	}
 	n := 0
 	for after := ""; ; {
 		page, err := store.ListContacts(ctx, mb, folder, contactgraph.Page{After: after, Limit: 500})
@@ -198,25 +190,12 @@ func exportFolder(ctx context.Context, store contactgraph.Store, mb contactgraph
 		for i, c := range page {
 			ids[i] = c.ID
 		}
-		parts, err := store.ContactParts(ctx, mb, ids, contactgraph.PartsQuery{Single: []string{uidKey}, Multi: []string{extraKey}})
+		parts, err := store.ContactParts(ctx, mb, ids, vcard.PartsQuery(true))
 		if err != nil {
 			return n, err
 		}
 		for _, c := range page {
-			uid, extra := c.ID, []string(nil)
-			if p := parts[c.ID]; p != nil {
-				for _, ep := range p.Single {
-					if ep.Key == uidKey {
-						uid = ep.Value
-					}
-				}
-				for _, ep := range p.Multi {
-					if ep.Key == extraKey {
-						extra = ep.Values
-					}
-				}
-			}
-			out.Write(vcard.Encode(c.Doc, uid, extra, version))
+			out.Write(vcard.Encode(c.Doc, vcard.PartsOf(c.ID, parts[c.ID]), version))
 			n++
 		}
 		if len(page) < 500 {

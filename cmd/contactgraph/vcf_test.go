@@ -43,9 +43,13 @@ func cardsOf(t *testing.T, path string) []string {
 const vcfFile = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:client-uid-1\r\nFN:Ada Lovelace\r\nN:Lovelace;Ada;King;;\r\n" +
 	"ORG:Analytical Engines;Research\r\nEMAIL;TYPE=INTERNET:ada@example.com\r\nTEL;TYPE=CELL:+44 2\r\n" +
 	"ADR;TYPE=HOME:;;12 St James's Square;London;;SW1;UK\r\nBDAY:1815-12-10\r\nNOTE:two\\nlines\r\n" +
-	"X-ABLabel:kept as it is\r\nitem1.X-SOCIAL;TYPE=mastodon:@ada@example.social\r\nEND:VCARD\r\n" +
+	"X-ABLabel:kept as it is\r\nitem1.X-SOCIAL;TYPE=mastodon:@ada@example.social\r\n" +
+	"PHOTO;ENCODING=b;TYPE=PNG:" + pngPixel + "\r\nEND:VCARD\r\n" +
 	"\r\n" +
 	"BEGIN:VCARD\nVERSION:4.0\nFN:Charles Babbage\nEMAIL:charles@example.org\nEND:VCARD\n"
+
+// pngPixel is a 1×1 PNG, base64.
+const pngPixel = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 
 func TestImportExportVCF(t *testing.T) {
 	dir := t.TempDir()
@@ -72,7 +76,8 @@ func TestImportExportVCF(t *testing.T) {
 	}
 	got := cardsOf(t, export(t, cmd, dir, "imported.vcf", "--folder", "Imported"))
 	if len(got) != 2 || !strings.Contains(strings.Join(got, ""), "UID:client-uid-1\r\n") ||
-		!strings.Contains(strings.Join(got, ""), "item1.X-SOCIAL;TYPE=mastodon:@ada@example.social\r\n") {
+		!strings.Contains(strings.Join(got, ""), "item1.X-SOCIAL;TYPE=mastodon:@ada@example.social\r\n") ||
+		!strings.Contains(strings.Join(got, ""), "PHOTO;ENCODING=b;TYPE=PNG:"+pngPixel[:40]) {
 		t.Fatalf("exported:\n%s", strings.Join(got, ""))
 	}
 
@@ -108,7 +113,7 @@ func TestImportExportVCF(t *testing.T) {
 	}
 	_, errs, err := run(t, append([]string{"import", "--vcf", bad, "--folder", "Bad"}, user...)...)
 	if err == nil || !strings.Contains(err.Error(), "2 of 4 cards are not valid; nothing imported") ||
-		!strings.Contains(errs, "card 3 (line 21):") || !strings.Contains(errs, "card 4 (line 25):") {
+		!strings.Contains(errs, "card 3 (line 22):") || !strings.Contains(errs, "card 4 (line 26):") {
 		t.Fatalf("bad file: %v\n%s", err, errs)
 	}
 	if _, _, err := run(t, append([]string{"export", "--vcf", filepath.Join(dir, "x.vcf"), "--folder", "Bad"}, user...)...); err == nil {

@@ -20,9 +20,19 @@ func noExtension(name string) error {
 }
 
 // writeParts writes, in a contact's create or update transaction, the open
-// extensions (create only: UpdateContact refuses them) and extended
-// properties of in, and checks the contact's totals.
+// extensions (create only: UpdateContact refuses them), the photo and the
+// extended properties of in, and checks the contact's totals.
 func (s *Store) writeParts(ctx context.Context, tx *conn, mb contactgraph.Mailbox, id string, in contactgraph.ContactInput) error {
+	switch {
+	case in.Photo != nil:
+		if err := s.putPhoto(ctx, tx, mb, id, in.Photo); err != nil {
+			return err
+		}
+	case in.RemovePhoto:
+		if _, err := s.exec(ctx, tx, `DELETE FROM contact_photos WHERE contact_id = ?`, id); err != nil {
+			return fmt.Errorf("delete photo: %w", err)
+		}
+	}
 	for _, e := range in.Extensions {
 		if err := s.insertExtension(ctx, tx, mb, id, e); err != nil {
 			return err
@@ -222,6 +232,11 @@ func (s *Store) ContactParts(ctx context.Context, mb contactgraph.Mailbox, ids [
 				return err
 			}
 			out = ext
+		}
+		if q.Photo {
+			if err := s.photosOf(ctx, tx, mb, ids, out); err != nil {
+				return err
+			}
 		}
 		return s.propertiesOf(ctx, tx, mb, ids, q, out)
 	})

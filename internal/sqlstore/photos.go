@@ -110,12 +110,8 @@ func (s *Store) SetContactPhoto(ctx context.Context, mb contactgraph.Mailbox, id
 		if invalid != nil {
 			return invalid
 		}
-		if _, err := s.exec(ctx, tx, `INSERT INTO contact_photos (contact_id, tenant_id, user_id, content_type, width, height, size, media_etag, data)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (contact_id) DO UPDATE SET content_type = excluded.content_type, width = excluded.width, height = excluded.height,
-	size = excluded.size, media_etag = excluded.media_etag, data = excluded.data`,
-			id, mb.TenantID, mb.UserID, p.ContentType, p.Width, p.Height, p.Size, p.MediaETag, p.Data); err != nil {
-			return fmt.Errorf("set photo: %w", err)
+		if err := s.putPhoto(ctx, tx, mb, id, &p); err != nil {
+			return err
 		}
 		c, err = s.touchContact(ctx, tx, rev, old)
 		return err
@@ -124,6 +120,38 @@ ON CONFLICT (contact_id) DO UPDATE SET content_type = excluded.content_type, wid
 		return nil, err
 	}
 	return c, nil
+}
+
+// putPhoto sets or replaces the photo of a contact of the mailbox.
+func (s *Store) putPhoto(ctx context.Context, tx *conn, mb contactgraph.Mailbox, id string, p *contactgraph.Photo) error {
+	if _, err := s.exec(ctx, tx, `INSERT INTO contact_photos (contact_id, tenant_id, user_id, content_type, width, height, size, media_etag, data)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (contact_id) DO UPDATE SET content_type = excluded.content_type, width = excluded.width, height = excluded.height,
+	size = excluded.size, media_etag = excluded.media_etag, data = excluded.data`,
+		id, mb.TenantID, mb.UserID, p.ContentType, p.Width, p.Height, p.Size, p.MediaETag, p.Data); err != nil {
+		return fmt.Errorf("set photo: %w", err)
+	}
+	return nil
+}
+
+// photosOf adds to out the photos, with their bytes, of contacts of the
+// mailbox.
+func (s *Store) photosOf(ctx context.Context, tx *conn, mb contactgraph.Mailbox, ids []string, out map[string]*contactgraph.ContactParts) error {
+	rows, err := s.query(ctx, tx, `SELECT contact_id, content_type, width, height, size, media_etag, data FROM contact_photos
+WHERE tenant_id = ? AND user_id = ? AND contact_id`+inList(len(ids)), append([]any{mb.TenantID, mb.UserID}, anys(ids)...)...)
+	if err != nil {
+		return fmt.Errorf("read photos: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		p := &contactgraph.Photo{}
+		if err := rows.Scan(&id, &p.ContentType, &p.Width, &p.Height, &p.Size, &p.MediaETag, &p.Data); err != nil {
+			return fmt.Errorf("read photos: %w", err)
+		}
+		partsOf(out, id).Photo = p
+	}
+	return rows.Err()
 }
 
 // DeleteContactPhoto implements contactgraph.Store.
