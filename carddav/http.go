@@ -33,7 +33,7 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, c *call) error {
 	if c.t.kind != tCard {
 		return contactgraph.Errorf(contactgraph.EInvalid, "GET is served on cards; use PROPFIND on collections.")
 	}
-	ct, parts, err := h.resolve(r.Context(), c.mb, c.t.folder, c.t.name, r.Method == http.MethodGet)
+	ct, parts, err := h.resolve(r.Context(), c.mb, c.t.folder, c.t.name, true) // HEAD too: its Content-Length is GET's
 	if err != nil {
 		return err
 	}

@@ -75,6 +75,10 @@ func TestCardPhoto(t *testing.T) {
 	resp, body = e.do("GET", href, "")
 	want(t, resp, body, http.StatusOK)
 	tag1 := resp.Header.Get("ETag")
+	getLength := resp.Header.Get("Content-Length")
+	if resp, _ := e.do("HEAD", href, ""); resp.Header.Get("Content-Length") != getLength {
+		t.Fatalf("HEAD Content-Length %s, GET's %s", resp.Header.Get("Content-Length"), getLength)
+	}
 	if ph := cardPhoto(t, body); len(ph) != 1 || ph[0].Value != base64.StdEncoding.EncodeToString(jpg) || !ph[0].HasType("JPEG") {
 		t.Fatalf("3.0 PHOTO: %d properties", len(ph))
 	}

@@ -29,8 +29,8 @@ func (s *Store) writeParts(ctx context.Context, tx *conn, mb contactgraph.Mailbo
 			return err
 		}
 	case in.RemovePhoto:
-		if _, err := s.exec(ctx, tx, `DELETE FROM contact_photos WHERE contact_id = ?`, id); err != nil {
-			return fmt.Errorf("delete photo: %w", err)
+		if err := s.dropPhoto(ctx, tx, id); err != nil {
+			return err
 		}
 	}
 	for _, e := range in.Extensions {

@@ -134,6 +134,14 @@ ON CONFLICT (contact_id) DO UPDATE SET content_type = excluded.content_type, wid
 	return nil
 }
 
+// dropPhoto removes the photo of a contact, if it has one.
+func (s *Store) dropPhoto(ctx context.Context, tx *conn, id string) error {
+	if _, err := s.exec(ctx, tx, `DELETE FROM contact_photos WHERE contact_id = ?`, id); err != nil {
+		return fmt.Errorf("delete photo: %w", err)
+	}
+	return nil
+}
+
 // photosOf adds to out the photos, with their bytes, of contacts of the
 // mailbox.
 func (s *Store) photosOf(ctx context.Context, tx *conn, mb contactgraph.Mailbox, ids []string, out map[string]*contactgraph.ContactParts) error {
@@ -165,8 +173,8 @@ func (s *Store) DeleteContactPhoto(ctx context.Context, mb contactgraph.Mailbox,
 		if cur == nil {
 			return noPhoto()
 		}
-		if _, err := s.exec(ctx, tx, `DELETE FROM contact_photos WHERE contact_id = ?`, id); err != nil {
-			return fmt.Errorf("delete photo: %w", err)
+		if err := s.dropPhoto(ctx, tx, id); err != nil {
+			return err
 		}
 		c, err = s.touchContact(ctx, tx, rev, old)
 		return err
