@@ -210,11 +210,6 @@ func (s *Store) query(ctx context.Context, x *conn, query string, args ...any) (
 
 func (s *Store) nowMillis() int64 { return s.Now().UnixMilli() }
 
-// notFound is the error for an object outside the caller's scope.
-func notFound(what string) error {
-	return contactgraph.Errorf(contactgraph.ENotFound, "The specified %s was not found in the store.", what)
-}
-
 // Secret implements contactgraph.Store.
 func (s *Store) Secret(ctx context.Context, name string, gen func() ([]byte, error)) ([]byte, error) {
 	ctx, end := s.op(ctx)
@@ -282,7 +277,7 @@ func (s *Store) DeleteSecret(ctx context.Context, name string) error {
 		return end(fmt.Errorf("delete secret: %w", err))
 	}
 	if n, err := res.RowsAffected(); err == nil && n == 0 {
-		return end(notFound("secret"))
+		return end(contactgraph.ErrNotFound)
 	}
 	return end(nil)
 }
