@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/contactgraph/contactgraph"
+	"github.com/contactgraph/contactgraph/internal/jsonscan"
 )
 
 // decodePage decodes a delta page in one json.Unmarshal: each item of
@@ -73,94 +74,23 @@ func (it *pageItem) UnmarshalJSON(v []byte) error {
 // match exactly, after unescaping (not case-folded as encoding/json
 // matches struct fields).
 func headOf(v []byte) (id string, removed []byte, ok bool) {
-	i := skipSpace(v, 0)
-	if i == len(v) || v[i] != '{' {
-		return "", nil, false
-	}
 	var idValue []byte
-	for i++; ; {
-		i = skipSpace(v, i)
-		switch v[i] {
-		case '}':
-			if len(idValue) == 0 || idValue[0] != '"' || json.Unmarshal(idValue, &id) != nil || id == "" {
-				return "", nil, false
-			}
-			return id, removed, true
-		case ',':
-			i = skipSpace(v, i+1)
-		}
-		end := stringEnd(v, i)
-		name := v[i:end]
-		i = skipSpace(v, end) // at ':'
-		i = skipSpace(v, i+1) // at the value
-		vend := valueEnd(v, i)
-		switch memberName(name) {
+	if !jsonscan.Object(v, func(name string, value []byte) bool {
+		switch name {
 		case "id":
-			idValue = v[i:vend]
+			idValue = value
 		case "@removed":
-			removed = v[i:vend]
+			removed = value
 			if string(removed) == "null" {
 				removed = nil
 			}
 		}
-		i = vend
+		return true
+	}) {
+		return "", nil, false
 	}
-}
-
-// memberName returns the text of the quoted name q, unescaping only when
-// it holds an escape.
-func memberName(q []byte) string {
-	for _, c := range q {
-		if c == '\\' {
-			var s string
-			json.Unmarshal(q, &s) // valid JSON: cannot fail
-			return s
-		}
+	if len(idValue) == 0 || idValue[0] != '"' || json.Unmarshal(idValue, &id) != nil || id == "" {
+		return "", nil, false
 	}
-	return string(q[1 : len(q)-1])
-}
-
-func skipSpace(v []byte, i int) int {
-	for i < len(v) && (v[i] == ' ' || v[i] == '\t' || v[i] == '\n' || v[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// stringEnd returns the index just past the string that starts at v[i].
-func stringEnd(v []byte, i int) int {
-	for i++; ; i++ {
-		switch v[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-}
-
-// valueEnd returns the index just past the value that starts at v[i].
-func valueEnd(v []byte, i int) int {
-	switch v[i] {
-	case '"':
-		return stringEnd(v, i)
-	case '{', '[':
-		depth := 0
-		for ; ; i++ {
-			switch v[i] {
-			case '"':
-				i = stringEnd(v, i) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return i + 1
-				}
-			}
-		}
-	}
-	for i < len(v) && v[i] != ',' && v[i] != '}' && v[i] != ']' && v[i] != ' ' && v[i] != '\t' && v[i] != '\n' && v[i] != '\r' {
-		i++
-	}
-	return i
+	return id, removed, true
 }
