@@ -101,6 +101,17 @@ type Store struct {
 	batch                 *batcher // group commit, when enabled
 }
 
+// Served is what the public store packages serve of a Store, by
+// embedding it as an interface: the contactgraph.Store methods and the
+// SQL of a list query (their plan tests), not the Store's fields and
+// knobs, which they set from their own options.
+type Served interface {
+	contactgraph.Store
+	QueryContactsSQL(mb contactgraph.Mailbox, folderID string, q contactgraph.ListQuery) (string, []any, error)
+}
+
+var _ Served = (*Store)(nil)
+
 // GroupCommit makes concurrent writes share transactions (see batcher).
 // Only for a database with a single writer connection (SQLite); call it
 // once, before use.
