@@ -216,6 +216,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	authn = auth.NewCache(authn, 0, nil) // a token is verified once, then remembered until its exp
 	guard := &notify.Guard{AllowPrivate: cfg.Emulator, Allow: cfg.allow}
 	var faults *notify.Faults
+	deliveries := &notify.DeliveryLog{}
 	if cfg.Emulator {
 		faults = &notify.Faults{}
 	}
@@ -250,6 +251,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		RichSubscriptionLifetime: cfg.Notify.RichLifetime,
 		JWKS:                     jwks,
 		Deliveries:               faults,
+		DeliveryLog:              deliveries,
 	})
 	if err != nil {
 		return err
@@ -322,7 +324,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	go m.pruneLoop(ctx, store, cfg, logger)
 	sendCtx, stopSending := context.WithCancel(context.WithoutCancel(ctx))
 	senderDone := startSender(sendCtx, store, guard, cfg.Notify,
-		senderDeps{resourceData: api.ResourceData, validationToken: issuer.ValidationToken, faults: faults, metrics: o.metrics}, logger)
+		senderDeps{resourceData: api.ResourceData, validationToken: issuer.ValidationToken, faults: faults, log: deliveries, metrics: o.metrics}, logger)
 	defer func() { stopSending(); senderDone() }()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

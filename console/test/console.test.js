@@ -14,6 +14,15 @@ const { Server, launch, receiver, stores, mainModuleRoot } = require("./harness.
 const DOCS = path.join(mainModuleRoot(), "docs");
 const TIMEOUT = 15000;
 
+// waitFor polls a condition of the test's own (not the page's).
+async function waitFor(cond, what, ms = TIMEOUT) {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 for (const store of stores()) {
   describe(`console (${store})`, { timeout: 5 * 60 * 1000 }, () => {
     let server, browser, context, page, apiToken;
@@ -22,6 +31,8 @@ for (const store of stores()) {
     // shot saves a screenshot of the page for the README (SQLite run only).
     const shot = async (name) => {
       if (store !== "sqlite") return;
+      await page.evaluate(() => document.getElementById("status").classList.remove("show"));
+      await page.waitForTimeout(250); // the toast's transition
       await page.screenshot({ path: path.join(DOCS, `console-${name}.png`) });
     };
 
@@ -148,7 +159,7 @@ for (const store of stores()) {
       const first = page.locator("#feed li.page").first();
       await first.getByText("Ada King").waitFor();
       await first.getByText("Countess").waitFor();
-      await first.getByText("1 items, 0 removed").waitFor();
+      await first.getByText("1 item, 0 removed").waitFor();
 
       // Live: a change made elsewhere arrives by itself.
       await page.getByLabel("Live: check every 2 s").check();
@@ -199,7 +210,6 @@ for (const store of stores()) {
       await page.getByRole("tree").getByRole("button", { name: "Contacts", exact: true }).click();
       await page.locator("#contacts").getByRole("button", { name: "Ada King" }).click();
       await page.locator("#contact-form").waitFor();
-      await shot("contacts");
       await page.locator("#contact-form").getByRole("button", { name: "Close" }).click();
     });
 
@@ -252,14 +262,69 @@ for (const store of stores()) {
         await form.getByRole("button", { name: "Subscribe" }).click();
         await page.locator("#subscriptions").getByText("me/contacts").waitFor();
         await page.locator("#subscriptions").getByText("active").waitFor();
-        await shot("subscriptions");
         const subs = (await server.api(apiToken, "GET", "/subscriptions")).body.value;
         assert.equal(subs.length, 1);
+
+        // Deliveries: one accepted, then one the emulator makes fail.
+        assert.equal((await server.api(apiToken, "POST", "/me/contacts", { givenName: "Mary", surname: "Somerville" })).status, 201);
+        await waitFor(() => rcv.got.length === 1, "the first notification");
+        const ctl = await server.token("--app", "console-test", "--roles", "Emulator.Control");
+        assert.equal((await server.control(ctl, "POST", "deliveries", { url: rcv.url, count: 1, fail: 503 }).then((r) => r.status)), 204);
+        assert.equal((await server.api(apiToken, "POST", "/me/contacts", { givenName: "Emmy", surname: "Noether" })).status, 201);
+        await page.getByRole("button", { name: `Deliveries of ${subs[0].id}` }).click();
+        const table = page.locator("#deliveries");
+        await table.getByText("delivered").first().waitFor();
+        for (let i = 0; ; i++) {
+          if ((await table.getByText("receiver answered 503 Service Unavailable (injected fault)").count()) > 0) break;
+          assert.ok(i < 50, "no failed delivery shown");
+          await page.waitForTimeout(200);
+          await page.locator("#deliveries-card").getByRole("button", { name: "Refresh" }).click();
+        }
+        await table.getByText("failed").waitFor();
+        await shot("subscriptions");
         await page.getByRole("button", { name: `Delete ${subs[0].id}` }).click();
         await page.locator("#subscriptions").getByText("No subscriptions.").waitFor();
       } finally {
         rcv.close();
       }
+    });
+
+    test("an application token picks the mailbox from the users", async () => {
+      const app = await browser.newContext({ viewport: { width: 1360, height: 860 } });
+      try {
+        const p = await app.newPage();
+        p.setDefaultTimeout(TIMEOUT);
+        const token = await server.token("--app", "console-admin", "--roles", "Contacts.ReadWrite User.Read.All OrgContact.Read.All");
+        await p.goto(`${server.origin}/console/#token=${token}`);
+        await p.getByText("An application token reads any mailbox").waitFor();
+        await p.getByLabel("Mailbox of").selectOption({ label: "demo <demo@contoso.com>" }).catch(async () => {
+          const labels = await p.locator("#user-picker option").allTextContents();
+          await p.getByLabel("Mailbox of").selectOption({ label: labels.find((l) => l.includes("demo@contoso.com")) });
+        });
+        await p.locator("#contacts").getByRole("button", { name: "Ada King" }).waitFor();
+        await p.getByRole("link", { name: "Change feed" }).click();
+        await p.getByRole("button", { name: "Start a round" }).click();
+        await p.locator("#feed").getByText("Ada King").waitFor();
+      } finally {
+        await app.close();
+      }
+    });
+
+    test("screenshots with a seeded data set", async () => {
+      if (store !== "sqlite") return;
+      const ctl = await server.token("--app", "console-test", "--roles", "Emulator.Control");
+      const r = await server.control(ctl, "POST", "seed", { user: "demo@contoso.com", folder: "Customers", contacts: 40, orgContacts: 25, seed: 7 });
+      assert.ok(r.status < 300, JSON.stringify(r.body));
+      await page.getByRole("link", { name: "Mailbox" }).click();
+      await page.getByRole("tree").getByRole("button", { name: "Customers", exact: true }).click();
+      await page.locator("#folder-title").getByText("Customers").waitFor();
+      await page.waitForFunction(() => document.querySelectorAll("#contacts tbody tr").length > 10);
+      await page.locator("#contacts tbody tr").nth(2).getByRole("button").click();
+      await page.locator("#contact-form").waitFor();
+      await shot("contacts");
+      await page.getByRole("link", { name: "Org contacts" }).click();
+      await page.waitForFunction(() => document.querySelectorAll("#org-contacts tbody tr").length > 10);
+      await shot("org");
     });
 
     test("readable on a phone", async () => {

@@ -177,7 +177,16 @@ class Server {
 
   // api calls the Graph API with a token, as any client would.
   async api(token, method, p, body) {
-    const r = await fetch(this.baseURL + p, {
+    return this.call(this.baseURL + p, token, method, body);
+  }
+
+  // control calls an emulator control, /emulator/{action}.
+  async control(token, method, action, body) {
+    return this.call(`${this.origin}/emulator/${action}`, token, method, body);
+  }
+
+  async call(u, token, method, body) {
+    const r = await fetch(u, {
       method,
       headers: { Authorization: `Bearer ${token}`, ...(body ? { "Content-Type": "application/json" } : {}) },
       body: body ? JSON.stringify(body) : undefined,

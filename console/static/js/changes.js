@@ -130,17 +130,17 @@ export async function changesView(root) {
     buttons();
     const items = page.value || [];
     const removed = items.filter((x) => x["@removed"]).length;
-    summary.textContent = `Round ${state.round}, page ${state.pages}: ${items.length} items (${removed} removed). ` +
+    summary.textContent = `Round ${state.round}, page ${state.pages}: ${plural(items.length, "item")} (${removed} removed). ` +
       (state.nextLink ? "More pages: follow the nextLink." : "Round complete: deltaLink kept.");
     if (how === "live" && !items.length) return; // an idle check: nothing to show
-    if (how === "live") status(`${items.length} changes arrived`);
+    if (how === "live") status(`${plural(items.length, "change")} arrived`);
     const kind = how === "first" ? "first round" : how === "next" ? "nextLink" : how === "live" ? "live" : "deltaLink";
     feed.prepend(
       h("li", { class: "page" + (how === "live" ? " live" : "") },
         h("div", { class: "page-head" },
           h("strong", {}, `Round ${state.round} · page ${state.pages}`), " ",
           h("span", { class: "badge" }, kind), " ",
-          h("span", { class: "muted" }, `${items.length} items, ${removed} removed`), " ",
+          h("span", { class: "muted" }, `${plural(items.length, "item")}, ${removed} removed`), " ",
           h("span", { class: "muted small" }, new Date().toLocaleTimeString()),
           res.headers.get("preference-applied") ? h("span", { class: "muted small" }, " · " + res.headers.get("preference-applied")) : null),
         items.length ? h("ul", { class: "changes" }, items.map(change)) : h("p", { class: "muted small" }, "No changes."),
@@ -160,6 +160,10 @@ function change(x) {
   return h("li", {}, h("span", { class: "badge ok" }, "item"), " ", h("strong", {}, name), mail ? h("span", { class: "muted" }, " " + mail) : null,
     x.jobTitle ? h("span", { class: "muted" }, " · " + x.jobTitle) : null,
     h("code", { class: "small muted id" }, x.id));
+}
+
+function plural(n, word) {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 
 function shortURL(u) {

@@ -234,7 +234,7 @@ export async function mailboxView(root) {
     state.contacts.push(...page.value);
     state.next = page["@odata.nextLink"] || null;
     more.hidden = !state.next;
-    if (page["@odata.count"] !== undefined) count.textContent = `${page["@odata.count"]} contacts`;
+    if (page["@odata.count"] !== undefined) count.textContent = `${page["@odata.count"]} contact${page["@odata.count"] === 1 ? "" : "s"}`;
     for (const c of page.value) tbody.append(row(c));
     if (first && !page.value.length) tbody.append(h("tr", {}, h("td", { colspan: 5, class: "empty" }, "No contacts here.")));
   }

@@ -91,7 +91,7 @@ async function directory(panel) {
       showError(err, null);
       next = p["@odata.nextLink"] || null;
       more.hidden = !next;
-      if (p["@odata.count"] !== undefined) count.textContent = `${p["@odata.count"]} org contacts`;
+      if (p["@odata.count"] !== undefined) count.textContent = `${p["@odata.count"]} org contact${p["@odata.count"] === 1 ? "" : "s"}`;
       for (const o of p.value) {
         tbody.append(h("tr", { dataset: { id: o.id } },
           h("td", {}, button(o.displayName || "(no name)", () => edit(o), { class: "link" })),

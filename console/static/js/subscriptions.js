@@ -10,6 +10,7 @@ export async function subscriptionsView(root) {
   const mbx = mailboxPath();
   const res = mbx ? mbx.replace(/^\//, "") : "users/{id}";
   const ferr = h("div", { class: "form-error" });
+  const detail = h("section", { class: "card", id: "deliveries-card", "aria-labelledby": "deliveries-title", hidden: true });
   const form = h("form", { class: "grid-form", id: "sub-form", novalidate: true },
     field("Resource", "resource", { value: res + "/contacts", hint: `${res}/contacts, ${res}/contactFolders/{id}/contacts, ${res}/contactFolders or contacts (org contacts)` }),
     field("Notification URL", "notificationUrl", { type: "url", placeholder: "https://receiver.example/hook", hint: "It must answer the validationToken handshake within 10 s." }),
@@ -55,8 +56,48 @@ export async function subscriptionsView(root) {
             h("th", { scope: "col", class: "hide-s" }, "Notification URL"), h("th", { scope: "col" }, "Expires"),
             h("th", { scope: "col" }, h("span", { class: "sr" }, "Actions")))),
           tbody))),
+    detail,
     h("section", { class: "card" }, h("h2", {}, "New subscription"), form),
   );
+
+  // deliveries shows the latest delivery attempts of a subscription.
+  async function deliveries(s) {
+    const body = h("tbody");
+    const derr = h("div");
+    const refresh = button("Refresh", () => fill(), { class: "secondary" });
+    clear(detail,
+      h("div", { class: "list-head" }, h("h2", { id: "deliveries-title" }, "Deliveries"), h("code", { class: "small muted" }, s.id), h("span", { class: "grow" }), refresh,
+        button("Close", () => (detail.hidden = true), { class: "secondary" })),
+      h("p", { class: "muted small" }, "The latest attempts of this server's senders to post the subscription's notifications, newest first (GET /subscriptions/{id}/deliveries)."),
+      derr,
+      h("div", { class: "table-wrap" },
+        h("table", { class: "grid", id: "deliveries" },
+          h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Time"), h("th", { scope: "col" }, "Status"), h("th", { scope: "col" }, "Attempt"),
+            h("th", { scope: "col" }, "Notifications"), h("th", { scope: "col" }, "Last error"))),
+          body)));
+    detail.hidden = false;
+    async function fill() {
+      try {
+        const ds = (await api.get(`/subscriptions/${api.seg(s.id)}/deliveries`)).value;
+        showError(derr, null);
+        clear(body);
+        if (!ds.length) body.append(h("tr", {}, h("td", { colspan: 5, class: "empty" }, "Nothing delivered or attempted yet.")));
+        for (const d of ds) {
+          const cls = d.status === "delivered" ? "badge ok" : d.status === "dropped" ? "badge danger" : "badge warn";
+          body.append(h("tr", {},
+            h("td", { class: "muted" }, fmtDate(d.dateTime), h("div", { class: "small" }, `${d.durationMs} ms`)),
+            h("td", {}, h("span", { class: cls }, d.status)),
+            h("td", {}, String(d.attempt)),
+            h("td", {}, d.lifecycleEvent ? `lifecycle: ${d.lifecycleEvent}` : String(d.notificationCount)),
+            h("td", { class: "small" }, d.error || "")));
+        }
+      } catch (e) {
+        showError(derr, e);
+      }
+    }
+    await fill();
+    detail.querySelector("h2").scrollIntoView({ block: "nearest" });
+  }
 
   async function load() {
     clear(tbody);
@@ -86,6 +127,7 @@ export async function subscriptionsView(root) {
       h("td", { class: "hide-s" }, h("code", { class: "small" }, s.notificationUrl), s.lifecycleNotificationUrl ? h("div", { class: "muted small" }, "lifecycle " + s.lifecycleNotificationUrl) : null),
       h("td", {}, h("span", { class: expired ? "badge danger" : "badge ok" }, expired ? "expired" : "active"), " ", fmtDate(s.expirationDateTime)),
       h("td", { class: "row-actions" },
+        button("Deliveries", () => deliveries(s), { class: "secondary", label: `Deliveries of ${s.id}` }),
         act("Renew", () => api.patch(`/subscriptions/${api.seg(s.id)}`, { expirationDateTime: new Date(Date.now() + 3 * 86400000 - 60000).toISOString() }).then(() => status("Renewed for 3 days"))),
         act("Reauthorize", () => api.post(`/subscriptions/${api.seg(s.id)}/reauthorize`).then(() => status("Reauthorized")), "secondary"),
         act("Delete", () => (confirm("Delete this subscription?") ? api.del(`/subscriptions/${api.seg(s.id)}`).then(() => status("Deleted")) : null), "danger")));
