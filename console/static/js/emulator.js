@@ -37,7 +37,7 @@ export async function emulatorView(root) {
   root.append(grid);
   grid.append(
     control("Faults", "Queue error answers: the next requests that match answer 429 (with Retry-After) or 503.", [
-      field("Status", "status", { type: "select", options: [["429", "429 Too Many Requests"], ["503", "503 Service Unavailable"]], value: "429" }),
+      field("Status", "status", { type: "select", options: [["429", "429 throttled"], ["503", "503 unavailable"]], value: "429" }),
       field("Count", "count", { type: "number", value: "1", min: 1, inputmode: "numeric" }),
       field("Retry-After (s)", "retryAfter", { type: "number", value: "2", min: 0, inputmode: "numeric" }),
       field("Path prefix", "path", { placeholder: "/me/contacts (empty: any)" }),
