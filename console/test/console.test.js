@@ -192,10 +192,30 @@ for (const store of stores()) {
       assert.equal(await page.locator("#list-error").textContent(), "");
     });
 
+    test("a forced resync ends the change feed's deltaLink with the 410", async () => {
+      await page.getByRole("link", { name: "Emulator" }).click();
+      await page.getByRole("region", { name: "Force resync" }).getByRole("button", { name: "Force resync" }).click();
+      await page.locator("#status").getByText("Delta tokens invalidated").waitFor();
+      await page.getByRole("link", { name: "Change feed" }).click();
+      await page.getByRole("button", { name: "Check for changes" }).click();
+      const failed = page.locator("#feed li.page.error").first();
+      await failed.getByText("410 resyncRequired").waitFor();
+      await failed.getByText("start a new round").waitFor();
+      assert.equal(await page.getByLabel("Kept deltaLink").inputValue(), "");
+      await page.getByRole("button", { name: "Start a round" }).click();
+      await page.locator("#feed-summary").getByText("Round complete").waitFor();
+      await page.getByRole("link", { name: "Mailbox" }).click();
+    });
+
     test("folders: create one, pick it, create a contact in it", async () => {
       await page.getByPlaceholder("New folder").fill("Clients");
       await page.getByRole("button", { name: "Add" }).click();
-      await page.getByRole("tree").getByRole("button", { name: "Clients", exact: true }).click();
+      // The keyboard: the tree is one tab stop, arrows move in it, Enter opens a folder.
+      await page.getByRole("tree").getByRole("button", { name: "Clients", exact: true }).waitFor();
+      await page.getByRole("tree").getByRole("button", { name: "Contacts", exact: true }).focus();
+      await page.keyboard.press("ArrowDown");
+      assert.equal(await page.evaluate(() => document.activeElement.textContent), "Clients");
+      await page.keyboard.press("Enter");
       await page.locator("#folder-title").getByText("Clients").waitFor();
       await page.locator("#contacts").getByText("No contacts here.").waitFor();
       await page.getByRole("button", { name: "New contact" }).click();

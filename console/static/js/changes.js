@@ -87,10 +87,7 @@ export async function changesView(root) {
   // run calls one delta URL (a fresh round's start, or a deltaLink) and
   // shows the page.
   async function run(u, how) {
-    if (how !== "live" || !state.nextLink) {
-      state.round++;
-      state.pages = 0;
-    }
+    state.pages = 0;
     await fetchPage(u, how);
   }
 
@@ -106,20 +103,29 @@ export async function changesView(root) {
     try {
       res = await api.request("GET", u, { headers: { Prefer: `odata.maxpagesize=${n}` } });
     } catch (e) {
-      const item = h("li", { class: "page error" }, h("div", { class: "page-head" }, h("strong", {}, `Round ${state.round}`), " ", h("span", { class: "muted" }, shortURL(u))), errorBox(e));
+      const item = h("li", { class: "page error" }, h("div", { class: "page-head" }, h("strong", {}, "Delta call failed"), " ", h("span", { class: "muted" }, shortURL(u))), errorBox(e));
       if (e.status === 410 || (e.code || "").toLowerCase() === "syncstatenotfound") {
         item.append(h("p", {}, "The token can no longer be used: start a new round to sync again."));
         state.deltaLink = null;
         sessionStorage.removeItem(LINK_KEY + sel.value);
         linkOut.value = "";
-        live.checked = false;
-        clearInterval(state.timer);
       }
+      live.checked = false; // a live view stops at an error, rather than repeating it
+      clearInterval(state.timer);
       feed.prepend(item);
       buttons();
       return;
     }
     const page = res.body;
+    const items = page.value || [];
+    // A live check that found nothing is no round to show.
+    if (how === "live" && !items.length && !page["@odata.nextLink"]) {
+      state.deltaLink = page["@odata.deltaLink"] || state.deltaLink;
+      sessionStorage.setItem(LINK_KEY + sel.value, state.deltaLink);
+      linkOut.value = state.deltaLink;
+      return;
+    }
+    if (state.pages === 0) state.round++;
     state.pages++;
     state.nextLink = page["@odata.nextLink"] || null;
     if (page["@odata.deltaLink"]) {
@@ -128,11 +134,9 @@ export async function changesView(root) {
       linkOut.value = state.deltaLink;
     }
     buttons();
-    const items = page.value || [];
     const removed = items.filter((x) => x["@removed"]).length;
     summary.textContent = `Round ${state.round}, page ${state.pages}: ${plural(items.length, "item")} (${removed} removed). ` +
       (state.nextLink ? "More pages: follow the nextLink." : "Round complete: deltaLink kept.");
-    if (how === "live" && !items.length) return; // an idle check: nothing to show
     if (how === "live") status(`${plural(items.length, "change")} arrived`);
     const kind = how === "first" ? "first round" : how === "next" ? "nextLink" : how === "live" ? "live" : "deltaLink";
     feed.prepend(

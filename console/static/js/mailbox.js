@@ -41,6 +41,39 @@ export async function userPicker(onPick) {
   return box;
 }
 
+// treeKey moves within the folder tree as a tree view does: Up and Down
+// to the previous and next visible folder, Right to open a folder's
+// subfolders, Left to close them or go to the parent, Home and End.
+function treeKey(tree, e) {
+  const folders = [...tree.querySelectorAll("button.folder")].filter((b) => b.offsetParent !== null);
+  const i = folders.indexOf(document.activeElement);
+  if (i < 0) return;
+  const li = folders[i].closest("[role=treeitem]");
+  const toggle = li.querySelector(":scope > .node > button.toggle");
+  let to = null;
+  switch (e.key) {
+    case "ArrowDown": to = folders[i + 1]; break;
+    case "ArrowUp": to = folders[i - 1]; break;
+    case "Home": to = folders[0]; break;
+    case "End": to = folders[folders.length - 1]; break;
+    case "ArrowRight":
+      if (toggle && li.getAttribute("aria-expanded") === "false") toggle.click();
+      break;
+    case "ArrowLeft":
+      if (toggle && li.getAttribute("aria-expanded") === "true") toggle.click();
+      else to = li.parentElement.closest("[role=treeitem]")?.querySelector(":scope > .node > button.folder");
+      break;
+    default:
+      return;
+  }
+  e.preventDefault();
+  if (to) {
+    for (const b of folders) b.tabIndex = -1;
+    to.tabIndex = 0;
+    to.focus();
+  }
+}
+
 const ORDERS = [
   ["displayName asc", "Name (A–Z)"],
   ["displayName desc", "Name (Z–A)"],
@@ -71,6 +104,7 @@ export async function mailboxView(root) {
   }
 
   const tree = h("ul", { class: "tree", role: "tree", "aria-label": "Contact folders" });
+  tree.addEventListener("keydown", (e) => treeKey(tree, e));
   const treeErr = h("div");
   const newFolder = h(
     "form",
@@ -169,11 +203,14 @@ export async function mailboxView(root) {
       state.folder = f.id;
       state.folderName = f.displayName;
       for (const n of tree.querySelectorAll("[role=treeitem]")) n.setAttribute("aria-selected", "false");
+      for (const b of tree.querySelectorAll("button.folder")) b.tabIndex = -1;
       li.setAttribute("aria-selected", "true");
+      pick.tabIndex = 0;
       editor.hidden = true;
       load();
     }, { class: "folder" });
     pick.dataset.folderId = f.id;
+    pick.tabIndex = f.id === state.folder ? 0 : -1; // one tab stop; arrows move within the tree
     li.append(h("div", { class: "node" }, toggle, pick), sub);
     return li;
   }
