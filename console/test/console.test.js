@@ -28,8 +28,16 @@ for (const store of stores()) {
     let server, browser, context, page, apiToken;
     const errors = [];
 
-    // shot saves a screenshot of the page for the README (SQLite run only).
+    // shot checks the view's controls are labelled, then saves a screenshot
+    // of the page for the README (SQLite run only).
     const shot = async (name) => {
+      const unlabelled = await page.evaluate(() =>
+        [...document.querySelectorAll("input, select, textarea, button")]
+          .filter((el) => el.offsetParent !== null)
+          .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute("aria-label") && !(el.textContent || "").trim())
+          .map((el) => el.outerHTML.slice(0, 120)),
+      );
+      assert.deepEqual(unlabelled, [], `controls without a label in the ${name} view`);
       if (store !== "sqlite") return;
       await page.evaluate(() => document.getElementById("status").classList.remove("show"));
       await page.waitForTimeout(250); // the toast's transition

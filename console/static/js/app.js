@@ -1,6 +1,6 @@
 // The console: sign-in, navigation, and the views.
 import * as api from "./api.js";
-import { clear, h, status } from "./ui.js";
+import { clear, status } from "./ui.js";
 import { mailboxView } from "./mailbox.js";
 import { orgView } from "./org.js";
 import { changesView } from "./changes.js";
@@ -45,7 +45,7 @@ function signedIn() {
   $("nav-emulator").hidden = !api.config.emulator;
   const name = c ? c.upn || c.preferred_username || c.app_displayname || c.appid || "application" : "token";
   $("who-name").textContent = name;
-  $("who-name").title = api.permissions(c).join(" ");
+  $("who-name").title = c ? `tenant ${c.tid}\n${api.permissions(c).join(" ")}\nexpires ${new Date(c.exp * 1000).toLocaleString()}` : "";
 }
 
 let current = null;
@@ -122,5 +122,3 @@ async function main() {
 }
 
 main();
-
-export { h };
