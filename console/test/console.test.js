@@ -238,6 +238,19 @@ for (const store of stores()) {
       await page.getByRole("tree").getByRole("button", { name: "Contacts", exact: true }).click();
       await page.locator("#contacts").getByRole("button", { name: "Ada King" }).click();
       await page.locator("#contact-form").waitFor();
+
+      // A photo, uploaded in the console, is the contact's photo in the API.
+      const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
+      await page.locator("#photo-file").setInputFiles({ name: "ada.png", mimeType: "image/png", buffer: png });
+      await page.locator("#status").getByText("Photo saved").waitFor();
+      await page.getByRole("img", { name: "Photo of Ada King" }).waitFor();
+      const ada = (await server.api(apiToken, "GET", "/me/contacts?$filter=" + encodeURIComponent("displayName eq 'Ada King'"))).body.value[0];
+      const meta = await server.api(apiToken, "GET", `/me/contacts/${ada.id}/photo`);
+      assert.equal(meta.status, 200);
+      assert.equal(meta.body["@odata.mediaContentType"], "image/png");
+      await page.getByRole("button", { name: "Remove photo" }).click();
+      await page.locator("#status").getByText("Photo removed").waitFor();
+      assert.equal((await server.api(apiToken, "GET", `/me/contacts/${ada.id}/photo`)).status, 404);
       await page.locator("#contact-form").getByRole("button", { name: "Close" }).click();
     });
 
@@ -278,6 +291,20 @@ for (const store of stores()) {
       assert.deepEqual(d.body.value, []);
       await page.getByRole("tab", { name: "Directory" }).click();
       await page.locator("#org-contacts").getByRole("button", { name: "Fabrikam Sales" }).waitFor();
+    });
+
+    test("org contacts in the change feed: a soft delete is reason changed", async () => {
+      await page.getByRole("link", { name: "Change feed" }).click();
+      await page.getByLabel("Collection").selectOption({ label: "Org contacts" });
+      await page.getByRole("button", { name: "Start a round" }).click();
+      await page.locator("#feed li.page").first().getByText("Fabrikam Sales").waitFor();
+      const fab = (await server.api(apiToken, "GET", "/contacts")).body.value.find((o) => o.displayName === "Fabrikam Sales");
+      assert.equal((await server.api(apiToken, "DELETE", `/contacts/${fab.id}`)).status, 204);
+      await page.getByRole("button", { name: "Check for changes" }).click();
+      await page.locator("#feed li.page").first().getByText("removed: changed").waitFor();
+      assert.equal((await server.api(apiToken, "POST", `/directory/deletedItems/${fab.id}/restore`)).status < 300, true);
+      await page.getByRole("button", { name: "Check for changes" }).click();
+      await page.locator("#feed li.page").first().getByText("Fabrikam Sales").waitFor();
     });
 
     test("subscriptions: subscribe, see it listed, delete it", async () => {

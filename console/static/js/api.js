@@ -103,6 +103,25 @@ export async function request(method, path, { body, headers = {}, base } = {}) {
   return { status: r.status, headers: r.headers, body: json };
 }
 
+// binary calls the API with a binary body (a File or Blob) or for a
+// binary answer: it returns the answer's Blob, or null for 404.
+export async function binary(method, path, body) {
+  const headers = { Authorization: "Bearer " + token() };
+  if (body) headers["Content-Type"] = body.type || "application/octet-stream";
+  const r = await fetch(url(path), { method, headers, body, cache: "no-store" });
+  if (r.status === 404 && method === "GET") return null;
+  if (!r.ok) {
+    let e = {};
+    try {
+      e = (await r.json()).error || {};
+    } catch {
+      // not a Graph error body
+    }
+    throw new GraphError(r.status, e.code || String(r.status), e.message || r.statusText, r.headers.get("request-id") || "", r.headers);
+  }
+  return r.status === 204 ? null : r.blob();
+}
+
 export const get = (path, opts) => request("GET", path, opts).then((r) => r.body);
 export const post = (path, body, opts) => request("POST", path, { ...opts, body }).then((r) => r.body);
 export const patch = (path, body, opts) => request("PATCH", path, { ...opts, body }).then((r) => r.body);

@@ -306,7 +306,7 @@ export async function mailboxView(root) {
       },
       onClose: () => (editor.hidden = true),
     }));
-    editor.querySelector("input").focus();
+    editor.querySelector("#contact-form input").focus();
   }
 
   await loadFolders();
@@ -407,5 +407,61 @@ function contactForm(c, { path, onSaved, onDeleted, onClose }) {
   const meta = c
     ? h("p", { class: "muted small" }, `id ${c.id} · changeKey ${c.changeKey} · modified ${fmtDate(c.lastModifiedDateTime)}`)
     : null;
-  return [h("h2", {}, c ? c.displayName || "Contact" : "New contact"), meta, form];
+  const title = h("h2", {}, c ? c.displayName || "Contact" : "New contact");
+  return [c ? h("div", { class: "contact-head" }, photo(path, c), h("div", {}, title, meta)) : title, form];
+}
+
+// photo shows a contact's photo, with upload and remove: PUT and DELETE
+// of …/photo/$value, a change like any other.
+function photo(path, c) {
+  const img = h("img", { class: "avatar", alt: `Photo of ${c.displayName || "the contact"}`, width: 72, height: 72, hidden: true });
+  const none = h("div", { class: "avatar none", "aria-hidden": "true" }, initials(c));
+  const file = h("input", { type: "file", id: "photo-file", accept: "image/png,image/jpeg", class: "sr" });
+  const err = h("div");
+  const remove = button("Remove photo", async (e) => {
+    await busy(e.target, async () => {
+      try {
+        await api.binary("DELETE", path + "/photo/$value");
+        status("Photo removed");
+        await show();
+      } catch (x) {
+        showError(err, x);
+      }
+    });
+  }, { class: "link small" });
+  let objectURL;
+  async function show() {
+    try {
+      const blob = await api.binary("GET", path + "/photo/$value");
+      if (objectURL) URL.revokeObjectURL(objectURL);
+      objectURL = blob ? URL.createObjectURL(blob) : null;
+      img.hidden = !blob;
+      none.hidden = !!blob;
+      remove.hidden = !blob;
+      if (blob) img.src = objectURL;
+      showError(err, null);
+    } catch (x) {
+      showError(err, x);
+    }
+  }
+  file.addEventListener("change", async () => {
+    const f = file.files[0];
+    if (!f) return;
+    try {
+      await api.binary("PUT", path + "/photo/$value", f);
+      status("Photo saved");
+      await show();
+    } catch (x) {
+      showError(err, x);
+    }
+    file.value = "";
+  });
+  show();
+  return h("div", { class: "photo" }, img, none,
+    h("div", { class: "photo-actions" }, file, h("label", { for: "photo-file", class: "link small" }, "Upload photo"), remove), err);
+}
+
+function initials(c) {
+  const s = [c.givenName, c.surname].filter(Boolean).map((x) => x[0]).join("") || (c.displayName || "?")[0];
+  return s.toUpperCase();
 }
