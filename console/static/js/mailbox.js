@@ -348,7 +348,12 @@ function bodyOf(values, c) {
     const v = values[name];
     if (c && v === formValue(c, f)) continue;
     if (!c && v === "") continue;
-    if (kind === "email") body.emailAddresses = v ? [{ address: v, name: values.displayName || [values.givenName, values.surname].filter(Boolean).join(" ") }] : [];
+    if (kind === "email") {
+      // The form edits the first address; the others stay as they are.
+      const rest = c ? (c.emailAddresses || []).slice(1) : [];
+      const name = values.displayName || [values.givenName, values.surname].filter(Boolean).join(" ");
+      body.emailAddresses = v ? [{ address: v, name }, ...rest] : rest;
+    }
     else if (kind === "list") body[name] = splitList(v);
     else if (kind === "date") body[name] = v === "" ? null : /^\d{4}-\d{2}-\d{2}$/.test(v) ? v + "T00:00:00Z" : v;
     else body[name] = v === "" && c ? null : v;
