@@ -389,9 +389,18 @@ for (const store of stores()) {
       await p.goto(server.consoleLink);
       await p.getByRole("heading", { name: "Mailbox", level: 1 }).waitFor();
       await p.locator("#contacts").getByRole("button", { name: "Ada King" }).waitFor();
-      const overflow = await p.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-      assert.ok(overflow <= 0, `the page is ${overflow}px wider than a phone`);
+      const overflow = () => p.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      assert.ok((await overflow()) <= 0, `the mailbox is ${await overflow()}px wider than a phone`);
       await p.screenshot({ path: path.join(DOCS, "console-phone.png") });
+      for (const [view, heading] of [["org", "Org contacts"], ["changes", "Change feed"], ["subscriptions", "Subscriptions"], ["emulator", "Emulator controls"]]) {
+        await p.goto(`${server.origin}/console/#/${view}`);
+        await p.getByRole("heading", { name: heading, level: 1 }).waitFor();
+        if (view === "changes") {
+          await p.getByRole("button", { name: "Start a round" }).click();
+          await p.locator("#feed li.page").first().waitFor();
+        }
+        assert.ok((await overflow()) <= 0, `the ${view} view is ${await overflow()}px wider than a phone`);
+      }
       await phone.close();
     });
 
