@@ -26,6 +26,7 @@ async function waitFor(cond, what, ms = TIMEOUT) {
 for (const store of stores()) {
   describe(`console (${store})`, { timeout: 5 * 60 * 1000 }, () => {
     let server, browser, context, page, apiToken;
+    let promptAnswer = ""; // what a prompt() of the page is answered
     const errors = [];
 
     // shot checks the view's controls are labelled, then saves a screenshot
@@ -54,7 +55,7 @@ for (const store of stores()) {
       page.on("console", (m) => {
         if (m.type() === "error" && !/Failed to load resource/.test(m.text())) errors.push(m.text());
       });
-      page.on("dialog", (d) => d.accept());
+      page.on("dialog", (d) => d.accept(d.type() === "prompt" ? promptAnswer : undefined));
       apiToken = await server.token("--user", "demo@contoso.com", "--scopes", "Contacts.ReadWrite Directory.ReadWrite.All");
     });
 
@@ -235,6 +236,21 @@ for (const store of stores()) {
       const clients = folders.find((f) => f.displayName === "Clients");
       const inside = (await server.api(apiToken, "GET", `/me/contactFolders/${clients.id}/contacts`)).body.value;
       assert.deepEqual(inside.map((c) => c.displayName), ["Katherine Johnson"]);
+      // Rename, then a folder of its own to delete.
+      promptAnswer = "Key clients";
+      await page.getByRole("button", { name: "Rename the selected folder" }).click();
+      await page.getByRole("tree").getByRole("button", { name: "Key clients", exact: true }).waitFor();
+      await page.locator("#folder-title").getByText("Key clients").waitFor();
+      await page.getByRole("tree").getByRole("button", { name: "Contacts", exact: true }).click();
+      await page.getByPlaceholder("New folder").fill("Old");
+      await page.getByRole("button", { name: "Add" }).click();
+      await page.getByRole("tree").getByRole("button", { name: "Old", exact: true }).click();
+      await page.getByRole("button", { name: "Delete the selected folder" }).click();
+      await page.locator("#status").getByText("Folder Old deleted").waitFor();
+      await page.locator("#folder-title").getByText("Contacts").waitFor();
+      const names = (await server.api(apiToken, "GET", "/me/contactFolders")).body.value.map((f) => f.displayName);
+      assert.deepEqual(names, ["Key clients"]);
+
       await page.getByRole("tree").getByRole("button", { name: "Contacts", exact: true }).click();
       await page.locator("#contacts").getByRole("button", { name: "Ada King" }).click();
       await page.locator("#contact-form").waitFor();

@@ -109,11 +109,14 @@ export async function mailboxView(root) {
   const newFolder = h(
     "form",
     { class: "inline", onsubmit: (e) => createFolder(e) },
-    h("label", { for: "new-folder", class: "sr" }, "New folder name"),
+    h("label", { for: "new-folder", class: "sr" }, "New folder name (made in the selected folder)"),
     h("input", { id: "new-folder", name: "displayName", placeholder: "New folder", required: true, autocomplete: "off" }),
     h("button", { type: "submit", class: "secondary" }, "Add"),
   );
-  const side = h("aside", { class: "side card", "aria-label": "Folders" }, h("h2", {}, "Folders"), treeErr, tree, newFolder);
+  const renameBtn = button("Rename", () => renameFolder(), { class: "link small", label: "Rename the selected folder" });
+  const deleteBtn = button("Delete", () => deleteFolder(), { class: "link small danger-link", label: "Delete the selected folder" });
+  const folderActions = h("div", { class: "folder-actions", hidden: true }, renameBtn, deleteBtn);
+  const side = h("aside", { class: "side card", "aria-label": "Folders" }, h("h2", {}, "Folders"), treeErr, tree, folderActions, newFolder);
 
   const search = h("input", { id: "search", type: "search", name: "q", placeholder: "Name, company or email address", autocomplete: "off" });
   const order = h("select", { id: "order", name: "orderby" }, ORDERS.map(([v, t]) => h("option", { value: v }, t)));
@@ -202,6 +205,7 @@ export async function mailboxView(root) {
     const pick = button(f.displayName, () => {
       state.folder = f.id;
       state.folderName = f.displayName;
+      folderActions.hidden = !f.id; // the default folder is neither renamed nor deleted
       for (const n of tree.querySelectorAll("[role=treeitem]")) n.setAttribute("aria-selected", "false");
       for (const b of tree.querySelectorAll("button.folder")) b.tabIndex = -1;
       li.setAttribute("aria-selected", "true");
@@ -225,6 +229,38 @@ export async function mailboxView(root) {
       form.reset();
       status(`Folder ${name} created`);
       loadFolders();
+    } catch (err) {
+      showError(treeErr, err);
+    }
+  }
+
+  async function renameFolder() {
+    const name = prompt("New name of the folder", state.folderName);
+    if (!name || name === state.folderName) return;
+    try {
+      await api.patch(`${mbx}/contactFolders/${api.seg(state.folder)}`, { displayName: name });
+      state.folderName = name;
+      status(`Folder renamed to ${name}`);
+      showError(treeErr, null);
+      await loadFolders();
+      folderTitle.textContent = name;
+    } catch (err) {
+      showError(treeErr, err);
+    }
+  }
+
+  async function deleteFolder() {
+    if (!confirm(`Delete the folder ${state.folderName} with its contacts and subfolders?`)) return;
+    try {
+      await api.del(`${mbx}/contactFolders/${api.seg(state.folder)}`);
+      status(`Folder ${state.folderName} deleted`);
+      state.folder = "";
+      state.folderName = "Contacts";
+      folderActions.hidden = true;
+      editor.hidden = true;
+      showError(treeErr, null);
+      await loadFolders();
+      await load();
     } catch (err) {
       showError(treeErr, err);
     }
