@@ -382,10 +382,14 @@ for (const store of stores()) {
     });
 
     test("screenshots with a seeded data set", async () => {
-      if (store !== "sqlite") return;
-      const ctl = await server.token("--app", "console-test", "--roles", "Emulator.Control");
-      const r = await server.control(ctl, "POST", "seed", { user: "demo@contoso.com", folder: "Customers", contacts: 40, orgContacts: 25, seed: 7 });
-      assert.ok(r.status < 300, JSON.stringify(r.body));
+      await page.getByRole("link", { name: "Emulator" }).click();
+      const seed = page.getByRole("region", { name: "Seed" });
+      await seed.getByLabel("Folder").fill("Customers");
+      await seed.getByLabel("Contacts", { exact: true }).fill("40");
+      await seed.getByLabel("Org contacts").fill("25");
+      await seed.getByLabel("Random seed").fill("7");
+      await seed.getByRole("button", { name: "Seed" }).click();
+      await page.locator("#status").getByText("Seeded").waitFor();
       await page.getByRole("link", { name: "Mailbox" }).click();
       await page.getByRole("tree").getByRole("button", { name: "Customers", exact: true }).click();
       await page.locator("#folder-title").getByText("Customers").waitFor();
@@ -431,6 +435,18 @@ for (const store of stores()) {
       await page.getByLabel("Access token").fill(fresh);
       await page.getByRole("button", { name: "Sign in" }).click();
       await page.locator("#contacts").getByRole("button", { name: "Ada King" }).waitFor();
+
+      // Reset: the tenant is empty.
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await page.getByLabel("Access token").fill(await server.token("--user", "demo@contoso.com", "--scopes", "Contacts.ReadWrite Emulator.Control"));
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.locator("#contacts").getByRole("button", { name: "Ada King" }).waitFor();
+      await page.getByRole("link", { name: "Emulator" }).click();
+      await page.getByRole("region", { name: "Reset tenant" }).getByRole("button", { name: "Reset tenant" }).click();
+      await page.locator("#status").getByText("Tenant reset").waitFor();
+      await page.getByRole("link", { name: "Mailbox" }).click();
+      await page.locator("#contacts").getByText("No contacts here.").waitFor();
+      assert.deepEqual((await server.api(fresh, "GET", "/me/contactFolders")).body.value, []);
     });
 
     test("no script errors, and the CSP held", () => {
