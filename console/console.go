@@ -7,7 +7,9 @@ package console
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"encoding/json"
 	"io/fs"
 	"net/http"
@@ -91,7 +93,11 @@ func Handler(o Options) http.Handler {
 			return
 		}
 		h.Set("Content-Type", typ)
-		http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(b)) // no Last-Modified: the files change with the binary
+		// No Last-Modified: the files change with the binary. The ETag
+		// lets a browser revalidate (no-cache) without downloading again.
+		sum := sha256.Sum256(b)
+		h.Set("ETag", `"`+hex.EncodeToString(sum[:12])+`"`)
+		http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(b))
 	})
 }
 

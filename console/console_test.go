@@ -104,6 +104,14 @@ func TestRoutes(t *testing.T) {
 		t.Errorf("GET /console/: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	checkHeaders(t, "/console/", resp)
+	etag := resp.Header.Get("ETag")
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "/console/", nil)
+	req.Header.Set("If-None-Match", etag)
+	h.ServeHTTP(rec, req)
+	if etag == "" || rec.Code != http.StatusNotModified {
+		t.Errorf("GET /console/ with If-None-Match %s: %d, want 304", etag, rec.Code)
+	}
 	resp = get(t, h, http.MethodGet, "/console/config.json")
 	if b, _ := io.ReadAll(resp.Body); string(b) != `{"apiBase":"/v1.0","emulator":true}` || resp.Header.Get("Content-Type") != "application/json" {
 		t.Errorf("config.json: %s %q", b, resp.Header.Get("Content-Type"))
