@@ -353,6 +353,10 @@ for (const store of stores()) {
         }
         await table.getByText("failed").waitFor();
         await shot("subscriptions");
+        await page.getByRole("button", { name: `Renew ${subs[0].id}` }).click();
+        await page.locator("#status").getByText("Renewed for a day").waitFor();
+        const renewed = (await server.api(apiToken, "GET", `/subscriptions/${subs[0].id}`)).body;
+        assert.ok(new Date(renewed.expirationDateTime) > new Date(Date.now() + 23 * 3600000), renewed.expirationDateTime);
         await page.getByRole("button", { name: `Delete ${subs[0].id}` }).click();
         await page.locator("#subscriptions").getByText("No subscriptions.").waitFor();
       } finally {

@@ -128,7 +128,8 @@ export async function subscriptionsView(root) {
       h("td", {}, h("span", { class: expired ? "badge danger" : "badge ok" }, expired ? "expired" : "active"), " ", fmtDate(s.expirationDateTime)),
       h("td", { class: "row-actions" },
         button("Deliveries", () => deliveries(s), { class: "secondary", label: `Deliveries of ${s.id}` }),
-        act("Renew", () => api.patch(`/subscriptions/${api.seg(s.id)}`, { expirationDateTime: new Date(Date.now() + 3 * 86400000 - 60000).toISOString() }).then(() => status("Renewed for 3 days"))),
+        // A day: within every kind's limit (1,440 minutes with resource data).
+        act("Renew", () => api.patch(`/subscriptions/${api.seg(s.id)}`, { expirationDateTime: new Date(Date.now() + 86400000 - 60000).toISOString() }).then(() => status("Renewed for a day"))),
         act("Reauthorize", () => api.post(`/subscriptions/${api.seg(s.id)}/reauthorize`).then(() => status("Reauthorized")), "secondary"),
         act("Delete", () => (confirm("Delete this subscription?") ? api.del(`/subscriptions/${api.seg(s.id)}`).then(() => status("Deleted")) : null), "danger")));
   }
