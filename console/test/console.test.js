@@ -3,15 +3,21 @@
 // The console in a real browser against the real server: sign in, write
 // through the console and read through the API (and back), the change
 // feed, validation errors, injected faults, deleted items. On SQLite the
-// tests also take the screenshots of docs/.
+// tests also take screenshots of the main views: into a temporary
+// directory, or into CONSOLE_SCREENSHOTS when it names one (the README's
+// are made with CONSOLE_SCREENSHOTS=../../docs).
 
 const assert = require("node:assert/strict");
+const fs = require("node:fs");
+const os = require("node:os");
 const path = require("node:path");
 const { after, before, describe, test } = require("node:test");
 
-const { Server, launch, receiver, stores, mainModuleRoot } = require("./harness.js");
+const { Server, launch, receiver, stores } = require("./harness.js");
 
-const DOCS = path.join(mainModuleRoot(), "docs");
+const DOCS = process.env.CONSOLE_SCREENSHOTS
+  ? path.resolve(process.env.CONSOLE_SCREENSHOTS)
+  : fs.mkdtempSync(path.join(os.tmpdir(), "contactgraph-console-"));
 const TIMEOUT = 30000; // generous: CI machines are shared
 
 // waitFor polls a condition of the test's own (not the page's).
