@@ -97,9 +97,10 @@ type davCard struct {
 // davMirror keeps a mirror of one address book with sync-collection
 // rounds, as a CardDAV client does: a round follows 507 truncations with
 // the token it returned, then fetches the bodies of the changed cards with
-// addressbook-multiget. Now and then it sends a forged or garbled token,
-// which must be refused with 403 DAV:valid-sync-token, and then resyncs
-// in full.
+// addressbook-multiget. With forges it sends a forged or garbled token now
+// and then, which must be refused with 403 DAV:valid-sync-token, and then
+// resyncs in full; without, it runs incremental rounds only after its
+// first, so its final state shows every deletion the server reported.
 type davMirror struct {
 	name   string
 	d      *davClient
@@ -107,7 +108,12 @@ type davMirror struct {
 	folder string
 	limit  int // DAV:nresults of every report (0: none)
 	rnd    *rand.Rand
-	others []*davMirror // mirrors of other books, whose tokens it forges with
+	// forges makes about one round in twelve start with a forged token;
+	// others are mirrors of other books, whose tokens it forges with.
+	forges bool
+	others []*davMirror
+
+	pending *davRound // a round that failed on a transport error
 
 	mu     sync.Mutex
 	token  string
@@ -120,7 +126,7 @@ type davMirror struct {
 
 // davStats counts what a mirror did.
 type davStats struct {
-	rounds, reports, truncated, multigets, forged, resyncs, transient int
+	rounds, reports, truncated, multigets, forged, resyncs, transient, resumed int
 }
 
 func newDAVMirror(name string, d *davClient, book, folder string, limit int, seed uint64) *davMirror {
@@ -204,21 +210,54 @@ func validSyncToken(r reply) bool {
 	return r.status == http.StatusForbidden && strings.Contains(string(r.body), "valid-sync-token")
 }
 
+// davRound is a round under way: the token of its next report and the
+// changes reported so far, by href (a later response wins).
+type davRound struct {
+	token   string
+	full    bool              // from no token: the mirror is what the round lists
+	ended   bool              // a report was not truncated: later ones are incremental
+	changed map[string]string // href -> ETag
+	removed map[string]bool
+}
+
 // round runs one complete round from the mirror's token (all cards when it
 // has none) and applies it. A forged token, when sent, must be refused;
-// the round then starts over without a token, as a client resyncs.
+// the round then starts over without a token, as a client resyncs. A round
+// that failed on a transport error is kept, and the next round continues
+// it half the time (from the token of its last report: a 507's, or the
+// round's end before the multiget failed), as a client resumes.
 func (m *davMirror) round(ctx context.Context) error {
+	rd := m.pending
+	m.pending = nil
+	if rd != nil && m.rnd.IntN(2) == 0 {
+		m.stats.resumed++
+	} else {
+		var err error
+		if rd, err = m.start(ctx); err != nil {
+			return err
+		}
+	}
+	err := m.follow(ctx, rd)
+	if errors.Is(err, errTransient) {
+		m.pending = rd
+	}
+	return err
+}
+
+// start begins a round from the mirror's token, or from none after a
+// forged one.
+func (m *davMirror) start(ctx context.Context) (*davRound, error) {
 	m.mu.Lock()
 	token := m.token
 	m.mu.Unlock()
-	if token != "" && m.rnd.IntN(12) == 0 {
+	if m.forges && token != "" && m.rnd.IntN(12) == 0 {
 		forged := m.forge(token)
 		r, err := m.send(ctx, "REPORT", m.book, syncReport(forged, m.limit), "Content-Type", "application/xml", "Depth", "1")
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if r.status >= 500 {
-			return fmt.Errorf("%w: %s", errTransient, r.summary())
+			return nil, fmt.Errorf("%w: %s", errTransient, r.summary())
 		}
 		m.stats.forged++
 		if !validSyncToken(r) {
@@ -226,18 +265,20 @@ func (m *davMirror) round(ctx context.Context) error {
 		}
 		token = ""
 	}
-	full := token == ""
-	if full {
+	if token == "" {
 		m.stats.resyncs++
 	}
-	// The round's changes by href, in order: a later response wins.
-	changed := map[string]string{} // href -> ETag
-	removed := map[string]bool{}
+	return &davRound{token: token, full: token == "", changed: map[string]string{}, removed: map[string]bool{}}, nil
+}
+
+// follow runs the reports of rd until one is not truncated, fetches the
+// changed cards and applies the round.
+func (m *davMirror) follow(ctx context.Context, rd *davRound) error {
 	for pages := 0; ; pages++ {
 		if pages > 10000 {
 			return fmt.Errorf("a sync-collection round of more than %d reports", pages)
 		}
-		r, err := m.send(ctx, "REPORT", m.book, syncReport(token, m.limit), "Content-Type", "application/xml", "Depth", "1")
+		r, err := m.send(ctx, "REPORT", m.book, syncReport(rd.token, m.limit), "Content-Type", "application/xml", "Depth", "1")
 		if err != nil {
 			return err
 		}
@@ -248,7 +289,7 @@ func (m *davMirror) round(ctx context.Context) error {
 		case validSyncToken(r):
 			// The server keeps every change the test makes: no token of
 			// its own may be refused.
-			return fmt.Errorf("the server's own sync-token %q was refused:\n%s", token, r)
+			return fmt.Errorf("the server's own sync-token %q was refused:\n%s", rd.token, r)
 		}
 		es, next, err := r.entries()
 		if err != nil {
@@ -256,6 +297,9 @@ func (m *davMirror) round(ctx context.Context) error {
 		}
 		if next == "" {
 			return fmt.Errorf("no sync-token in %s", r)
+		}
+		if m.limit > 0 && len(es) > m.limit+1 {
+			return fmt.Errorf("%d responses for DAV:nresults %d: %s", len(es), m.limit, r)
 		}
 		truncated := false
 		for _, e := range es {
@@ -266,41 +310,39 @@ func (m *davMirror) round(ctx context.Context) error {
 				}
 				truncated = true
 			case e.status == http.StatusNotFound:
-				if full {
+				if rd.full && !rd.ended {
 					return fmt.Errorf("a first round reports removed card %s: %s", e.href, r)
 				}
-				delete(changed, e.href)
-				removed[e.href] = true
+				delete(rd.changed, e.href)
+				rd.removed[e.href] = true
 			case e.status == http.StatusOK && e.etag != "":
-				changed[e.href] = e.etag
-				delete(removed, e.href)
+				rd.changed[e.href] = e.etag
+				delete(rd.removed, e.href)
 			default:
 				return fmt.Errorf("response %s with status %d and ETag %q: %s", e.href, e.status, e.etag, r)
 			}
 		}
-		if m.limit > 0 && len(es) > m.limit+1 {
-			return fmt.Errorf("%d responses for DAV:nresults %d: %s", len(es), m.limit, r)
-		}
-		token = next
+		rd.token = next
 		if !truncated {
+			rd.ended = true
 			break
 		}
 		m.stats.truncated++
 	}
-	bodies, err := m.multiget(ctx, changed)
+	bodies, err := m.multiget(ctx, rd.changed)
 	if err != nil {
 		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if full {
+	if rd.full {
 		for href := range m.cards {
-			if _, ok := changed[href]; !ok {
+			if _, ok := rd.changed[href]; !ok {
 				delete(m.cards, href)
 			}
 		}
 	}
-	for href := range removed {
+	for href := range rd.removed {
 		delete(m.cards, href)
 	}
 	for href, c := range bodies {
@@ -310,7 +352,7 @@ func (m *davMirror) round(ctx context.Context) error {
 		}
 		m.cards[href] = *c
 	}
-	m.token = token
+	m.token = rd.token
 	m.stats.rounds++
 	return nil
 }
@@ -419,8 +461,8 @@ func (m *davMirror) catchUp(ctx context.Context, deadline time.Time) error {
 
 func (m *davMirror) String() string {
 	s := m.stats
-	return fmt.Sprintf("%s: %d rounds completed (%d full), %d reports, %d truncated (507), %d multigets, %d forged tokens refused, %d rounds failed on transport errors (the last: %s), %d cards mirrored",
-		m.name, s.rounds, s.resyncs, s.reports, s.truncated, s.multigets, s.forged, s.transient, m.last, len(m.cards))
+	return fmt.Sprintf("%s: %d rounds completed (%d full), %d reports, %d truncated (507), %d multigets, %d forged tokens refused, %d rounds failed on transport errors (%d resumed; the last: %s), %d cards mirrored",
+		m.name, s.rounds, s.resyncs, s.reports, s.truncated, s.multigets, s.forged, s.transient, s.resumed, m.last, len(m.cards))
 }
 
 // hrefPath is the path of an href, absolute or not.

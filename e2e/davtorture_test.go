@@ -19,26 +19,30 @@ import (
 // three folders, Graph delta mirrors and CardDAV sync-collection mirrors
 // of each (one signed in with an app password, one with a bearer token and
 // a small DAV:limit, so that it follows 507 truncations), while the server
-// is killed with SIGKILL and restarted; CardDAV mirrors also send forged
-// sync-tokens now and then, which must be refused with 403
-// DAV:valid-sync-token, and resync. At the end every mirror must equal the
-// state read in full: the Graph ones its contacts, the CardDAV ones the
-// cards of a PROPFIND (hrefs, ETags and data), each card the vCard of its
-// contact. The torture flags (-torture.seed, -torture.duration, ...) apply.
+// is killed with SIGKILL and restarted (on PostgreSQL one of two replicas
+// behind a balancer, so that tokens of one replica go to the other). The
+// first CardDAV mirror of each folder also sends forged sync-tokens now
+// and then, which must be refused with 403 DAV:valid-sync-token, and
+// resyncs in full; the second runs incremental rounds only, so that a
+// deletion the server fails to report stays in it. At the end every mirror
+// must equal the state read in full: the Graph ones its contacts, the
+// CardDAV ones the cards of a PROPFIND (hrefs, ETags and data), each card
+// the vCard of its contact. The torture flags (-torture.seed,
+// -torture.duration, ...) apply.
 func TestMixedTorture(t *testing.T) {
-	t.Run("sqlite", func(t *testing.T) { mixedTorture(t, sqliteDB(t)) })
-	t.Run("postgres", func(t *testing.T) { mixedTorture(t, postgresDB(t)) })
+	t.Run("sqlite", func(t *testing.T) { mixedTorture(t, sqliteDB(t), 1) })
+	t.Run("postgres two replicas", func(t *testing.T) { mixedTorture(t, postgresDB(t), 2) })
 }
 
-func mixedTorture(t *testing.T, db string) {
+func mixedTorture(t *testing.T, db string, replicas int) {
 	seed, duration, restarts, rnd := tortureParams(t, 0)
-	t.Logf("seed %d (-torture.seed=%d replays the random choices), %v, %d Graph and %d CardDAV writers, %d restarts", seed, seed, duration, *tortureWriters, *tortureWriters, restarts)
+	t.Logf("seed %d (-torture.seed=%d replays the random choices), %v, %d Graph and %d CardDAV writers, %d replicas, %d restarts", seed, seed, duration, *tortureWriters, *tortureWriters, replicas, restarts)
 	defer func() {
 		if t.Failed() {
 			t.Logf("failed with seed %d: replay with -torture.seed=%d", seed, seed)
 		}
 	}()
-	servers := startServers(t, db, "server")
+	servers := startServers(t, db, replicaNames(replicas)...)
 	const upn = "alice@contoso.com"
 	tok := userToken(t, db, upn)
 	password := printed(t, "app-password", "--db", db, "--tenant", tenant, "--user", upn)
@@ -63,6 +67,7 @@ func mixedTorture(t *testing.T, db string) {
 			newDAVMirror(fmt.Sprintf("CardDAV sync of folder %d (Bearer, DAV:limit %d)", i, limit), bearer, book, folder, limit, seed+uint64(20+i)))
 	}
 	for _, m := range mirrors {
+		m.forges = m.limit == 0
 		for _, o := range mirrors {
 			if o.book != m.book {
 				m.others = append(m.others, o)
@@ -101,8 +106,8 @@ func mixedTorture(t *testing.T, db string) {
 	}
 	t.Logf("writes (acknowledged/unknown outcome/refused/not sent): %s; the slowest took %s", f.ledger.summary(), f.ledger.slowestWrite())
 	ack, unk := f.ledger.totals()
-	t.Logf("mixed torture summary (%v, seed %d): %d writes acknowledged (Graph and CardDAV), %d of unknown outcome; %d SIGKILL restarts (%v down in all); %d Graph delta mirrors and %d CardDAV mirrors equal the state (%d contacts, %d cards); CardDAV: %d rounds, %d reports, %d truncated with 507, %d forged tokens refused, %d full syncs",
-		duration, seed, ack, unk, run.restarts, run.down.Round(time.Millisecond), n, len(mirrors), len(st.contacts), cards,
+	t.Logf("mixed torture summary (%d replicas, %v, seed %d): %d writes acknowledged (Graph and CardDAV), %d of unknown outcome; %d SIGKILL restarts (%v down in all); %d Graph delta mirrors and %d CardDAV mirrors equal the state (%d contacts, %d cards); CardDAV: %d rounds, %d reports, %d truncated with 507, %d forged tokens refused, %d full syncs",
+		replicas, duration, seed, ack, unk, run.restarts, run.down.Round(time.Millisecond), n, len(mirrors), len(st.contacts), cards,
 		rounds, reports, truncated, forged, resyncs)
 }
 

@@ -33,14 +33,7 @@ func torture(t *testing.T, db string, replicas int) {
 	seed, duration, restarts, rnd := tortureParams(t, notifyWait)
 	t.Logf("seed %d (-torture.seed=%d replays the random choices), %v, %d writers, %d replicas, %d restarts", seed, seed, duration, *tortureWriters, replicas, restarts)
 
-	names := []string{"server"}
-	if replicas > 1 {
-		names = nil
-		for i := 0; i < replicas; i++ {
-			names = append(names, fmt.Sprintf("replica %c", 'A'+i))
-		}
-	}
-	servers := startServersWith(t, db, notifyServeArgs, names...)
+	servers := startServersWith(t, db, notifyServeArgs, replicaNames(replicas)...)
 	const upn = "alice@contoso.com"
 	tok := userToken(t, db, upn)
 	bal := newBalancer(servers...)
@@ -77,6 +70,19 @@ func torture(t *testing.T, db string, replicas int) {
 	t.Logf("torture summary (%d replicas, %v, seed %d): %d writes acknowledged, %d of unknown outcome, all acknowledged ones checked; %d delta rounds completed, %d abandoned half way, %d resumed from an older deltaLink, %d failed on transport errors; %d SIGKILL restarts (%v down in all); %d mirrors equal the state read in full (%d contacts, %d folders, %d org contacts, %d deleted org contacts); %s",
 		replicas, duration, seed, ack, unk, rounds, abandoned, resumed, transient, run.restarts, run.down.Round(time.Millisecond), n,
 		len(st.contacts), len(st.folders), len(st.org), len(st.orgGone), notified)
+}
+
+// replicaNames names the servers of a run: "server", or "replica A", "replica
+// B", ... when there are several.
+func replicaNames(replicas int) []string {
+	if replicas <= 1 {
+		return []string{"server"}
+	}
+	var names []string
+	for i := 0; i < replicas; i++ {
+		names = append(names, fmt.Sprintf("replica %c", 'A'+i))
+	}
+	return names
 }
 
 // tortureParams reads the torture flags: the seed (a new one unless
