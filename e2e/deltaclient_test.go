@@ -100,10 +100,12 @@ func (c pageChecker) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	resp.Body = io.NopCloser(bytes.NewReader(body))
 	if err != nil {
-		return resp, nil // the client meets the same error reading the body
+		// A server killed in the middle of the body: a transport error,
+		// not a page (handing on the bytes read would be a truncated page).
+		return nil, err
 	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
 	if why := checkPage(r, resp, body); why != "" {
 		c.dc.problem("%s %s: %s\n  < %s", r.Method, r.URL, why, clip(body))
 	}
