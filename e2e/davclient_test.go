@@ -429,20 +429,7 @@ func (m *davMirror) step(ctx context.Context) (failed bool) {
 }
 
 func (m *davMirror) run(ctx context.Context, stop <-chan struct{}) {
-	for {
-		select {
-		case <-stop:
-			return
-		case <-ctx.Done():
-			return
-		default:
-		}
-		pause := 5 * time.Millisecond
-		if m.step(ctx) {
-			pause = 250 * time.Millisecond
-		}
-		time.Sleep(time.Duration(m.rnd.Int64N(int64(pause)))) // pacing the load, not synchronization
-	}
+	repeat(ctx, stop, m.rnd, 5*time.Millisecond, 250*time.Millisecond, func() bool { return m.step(ctx) })
 }
 
 // catchUp runs rounds until one completes, or the deadline passes.

@@ -36,20 +36,7 @@ func (dw *davWriter) book(folder string) string {
 }
 
 func (dw *davWriter) run(ctx context.Context, stop <-chan struct{}) {
-	for {
-		select {
-		case <-stop:
-			return
-		case <-ctx.Done():
-			return
-		default:
-		}
-		pause := dw.w.pace
-		if dw.step(ctx) == unsent {
-			pause = 50 * time.Millisecond // no server is up: wait for one
-		}
-		time.Sleep(time.Duration(dw.rnd.Int64N(int64(pause)))) // pacing the load
-	}
+	repeat(ctx, stop, dw.rnd, dw.w.pace, 50*time.Millisecond, func() bool { return dw.step(ctx) == unsent })
 }
 
 func (dw *davWriter) step(ctx context.Context) outcome {

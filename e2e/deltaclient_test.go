@@ -286,20 +286,7 @@ func (dc *deltaClient) completed(next string, start int64) {
 // run runs rounds until stop is closed or ctx ends; it pauses briefly
 // after a transport error.
 func (dc *deltaClient) run(ctx context.Context, stop <-chan struct{}) {
-	for {
-		select {
-		case <-stop:
-			return
-		case <-ctx.Done():
-			return
-		default:
-		}
-		pause := 2 * time.Millisecond
-		if dc.step(ctx) {
-			pause = 250 * time.Millisecond
-		}
-		time.Sleep(time.Duration(dc.rnd.Int64N(int64(pause)))) // pacing the load, not synchronization
-	}
+	repeat(ctx, stop, dc.rnd, 2*time.Millisecond, 250*time.Millisecond, func() bool { return dc.step(ctx) })
 }
 
 // catchUp runs complete rounds from the latest deltaLink until one

@@ -73,6 +73,14 @@ func newWriter(w *workload, n int, seed uint64) *writer {
 
 // run writes until stop is closed or ctx ends.
 func (wr *writer) run(ctx context.Context, stop <-chan struct{}) {
+	// No server up: wait for one.
+	repeat(ctx, stop, wr.rnd, wr.w.pace, 50*time.Millisecond, func() bool { return wr.step(ctx) == unsent })
+}
+
+// repeat runs step until stop is closed or ctx ends, with a random pause
+// of up to pause after each step, or up to failed after one that reports
+// failing.
+func repeat(ctx context.Context, stop <-chan struct{}, rnd *rand.Rand, pause, failed time.Duration, step func() (failing bool)) {
 	for {
 		select {
 		case <-stop:
@@ -81,12 +89,12 @@ func (wr *writer) run(ctx context.Context, stop <-chan struct{}) {
 			return
 		default:
 		}
-		pause := wr.w.pace
-		if wr.step(ctx) == unsent {
-			pause = 50 * time.Millisecond // no server is up: wait for one
+		p := pause
+		if step() {
+			p = failed
 		}
-		if pause > 0 {
-			time.Sleep(time.Duration(wr.rnd.Int64N(int64(pause)))) // pacing the load
+		if p > 0 {
+			time.Sleep(time.Duration(rnd.Int64N(int64(p)))) // pacing the load, not synchronization
 		}
 	}
 }
