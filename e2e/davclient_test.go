@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -24,9 +25,8 @@ type davClient struct {
 }
 
 func basicDAV(a *api, upn, password string) *davClient {
-	req, _ := http.NewRequest(http.MethodGet, "/", nil)
-	req.SetBasicAuth(upn, password)
-	return &davClient{http: a.http, base: strings.TrimSuffix(a.base, "/v1.0"), auth: []string{"Authorization", req.Header.Get("Authorization")}}
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(upn+":"+password))
+	return &davClient{http: a.http, base: strings.TrimSuffix(a.base, "/v1.0"), auth: []string{"Authorization", basic}}
 }
 
 func bearerDAV(a *api) *davClient {
@@ -143,19 +143,16 @@ func (m *davMirror) problem(format string, args ...any) {
 	m.issues = append(m.issues, m.name+": "+fmt.Sprintf(format, args...))
 }
 
-// errTransient marks a round that failed on a dead server or an answer of
-// one that was being killed.
+// errTransient marks a round that failed on a transport error (a server
+// killed or down) or a 5xx answer.
 var errTransient = errors.New("transient")
 
 func (m *davMirror) send(ctx context.Context, method, path, body string, hdr ...string) (reply, error) {
 	r, err := m.d.do(ctx, method, path, body, hdr...)
-	if err != nil {
-		if transient(err) || ctx.Err() == nil {
-			return r, fmt.Errorf("%w: %v", errTransient, err)
-		}
-		return r, err
+	if err != nil && ctx.Err() == nil {
+		return r, fmt.Errorf("%w: %v", errTransient, err) // a server killed or down
 	}
-	return r, nil
+	return r, err
 }
 
 // syncReport is the body of a sync-collection REPORT.
@@ -184,8 +181,9 @@ func (m *davMirror) forge(real string) string {
 	case 1:
 		return "http://example.com/sync/" + fmt.Sprint(m.rnd.Uint64())
 	case 2:
-		if len(real) > 40 {
-			i := len("urn:x-contactgraph:sync:d:") + m.rnd.IntN(len(real)-len("urn:x-contactgraph:sync:d:"))
+		// Not the last character: in base64 it may carry unused bits only.
+		if prefix := len("urn:x-contactgraph:sync:d:"); len(real) > prefix+8 {
+			i := prefix + m.rnd.IntN(len(real)-prefix-1)
 			c := byte('A')
 			if real[i] == 'A' {
 				c = 'B'
