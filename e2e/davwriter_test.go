@@ -10,7 +10,8 @@ import (
 
 // davWriter writes its own cards over CardDAV into the stable folders: new
 // cards with PUT and If-None-Match: *, replacements with PUT and If-Match
-// of the ETag it last saw, and deletes with DELETE and If-Match. Each
+// of the ETag it last saw, and deletes with DELETE and If-Match; it also
+// moves them between the folders over Graph. Each
 // write is recorded in the ledger as a write of the contact the card is;
 // an acknowledged one is read back over Graph (the contact of a new card
 // found by its UID), so that the ledger holds the contact's document as
@@ -22,13 +23,16 @@ type davWriter struct {
 	names map[string]string // own contact -> its card's name
 	etags map[string]string // own contact -> the ETag last seen ("" when unsure)
 	uids  map[string]string // own contact -> its card's UID
+	// origin is the folder an own card was created in and the name it was
+	// created with: its name there, "<id>.vcf" in the other folders.
+	origin map[string][2]string
 	// stale are own contacts whose last write had an unknown outcome: the
 	// next write of one sends the ETag from before it, which may be a 412.
 	stale map[string]bool
 }
 
 func newDAVWriter(w *workload, d *davClient, user string, n int, seed uint64) *davWriter {
-	return &davWriter{writer: newWriter(w, n, seed), d: d, user: user, names: map[string]string{}, etags: map[string]string{}, uids: map[string]string{}, stale: map[string]bool{}}
+	return &davWriter{writer: newWriter(w, n, seed), d: d, user: user, names: map[string]string{}, etags: map[string]string{}, uids: map[string]string{}, origin: map[string][2]string{}, stale: map[string]bool{}}
 }
 
 func (dw *davWriter) book(folder string) string {
@@ -45,8 +49,10 @@ func (dw *davWriter) step(ctx context.Context) outcome {
 	switch {
 	case id == "" || (x < 3 && len(dw.contacts) < dw.w.objects):
 		return dw.create(ctx)
-	case x < 8:
+	case x < 7:
 		return dw.replace(ctx, id)
+	case x < 8:
+		return dw.move(ctx, id)
 	}
 	return dw.remove(ctx, id)
 }
@@ -93,7 +99,7 @@ func (dw *davWriter) create(ctx context.Context) outcome {
 	id := l.endCreate(kContact, o, doc, object{"parentFolderId": jsonOf(folder)}, note(r, o))
 	dw.refused(r, o, true, "PUT of new card "+name+" in folder "+folder)
 	if id != "" {
-		dw.contacts[id], dw.names[id], dw.etags[id], dw.uids[id] = folder, name, r.header.Get("ETag"), uid
+		dw.contacts[id], dw.names[id], dw.etags[id], dw.uids[id], dw.origin[id] = folder, name, r.header.Get("ETag"), uid, [2]string{folder, name}
 	}
 	return o
 }
@@ -178,6 +184,8 @@ func (dw *davWriter) replace(ctx context.Context, id string) outcome {
 		dw.stale[id] = true
 	case o == rejected && r.status == http.StatusPreconditionFailed && !definite:
 		dw.etags[id] = "" // legitimate: the write of unknown outcome changed it; read it next time
+	case o == rejected && !definite:
+		dw.locate(ctx, id) // a move of unknown outcome may have taken the card elsewhere
 	}
 	l.end(id, i, o, doc, note(r, o))
 	dw.refused(r, o, definite, "PUT replacing card "+dw.names[id]+" with If-Match "+etag)
@@ -202,8 +210,56 @@ func (dw *davWriter) remove(ctx context.Context, id string) outcome {
 		delete(dw.etags, id)
 		delete(dw.stale, id)
 		delete(dw.uids, id)
+		delete(dw.origin, id)
+	case o == rejected && r.status == http.StatusNotFound && !definite:
+		dw.locate(ctx, id)
 	case o == rejected:
 		dw.etags[id] = ""
 	}
 	return o
+}
+
+// move moves an own card to another folder over Graph (writer.moveContact,
+// with its ledger entries): the protocols meet on one object. In its new
+// folder the card is "<id>.vcf", and again its own name back in the one
+// it was created in.
+func (dw *davWriter) move(ctx context.Context, id string) outcome {
+	o := dw.moveContact(ctx, id)
+	switch {
+	case o == acked && dw.keys[id] != "":
+		dw.etags[id], dw.stale[id] = `"`+dw.keys[id]+`"`, false
+	case o == unknown:
+		dw.locate(ctx, id)
+	}
+	dw.names[id] = dw.nameIn(id)
+	return o
+}
+
+// nameIn is the name of an own card in the folder it is in.
+func (dw *davWriter) nameIn(id string) string {
+	if o := dw.origin[id]; dw.contacts[id] == o[0] {
+		return o[1]
+	}
+	return id + ".vcf"
+}
+
+// locate reads where an own contact is and its changeKey over Graph,
+// after a write of unknown outcome that may have moved it; it gives up
+// (knowing nothing new) when no server answers for a while.
+func (dw *davWriter) locate(ctx context.Context, id string) {
+	deadline := time.Now().Add(30 * time.Second)
+	for ctx.Err() == nil && time.Now().Before(deadline) {
+		r, err := dw.w.api.do(ctx, http.MethodGet, "/me/contacts/"+id, nil)
+		if err != nil || r.status >= 500 {
+			time.Sleep(50 * time.Millisecond) // a server is down: pacing, not synchronization
+			continue
+		}
+		doc, err := r.want(http.StatusOK)
+		if err != nil {
+			return // the checks of the ledger report it
+		}
+		dw.contacts[id], dw.etags[id], dw.stale[id] = str(doc, "parentFolderId"), `"`+str(doc, "changeKey")+`"`, false
+		dw.names[id] = dw.nameIn(id)
+		return
+	}
 }
