@@ -11,11 +11,10 @@ import (
 // davWriter writes its own cards over CardDAV into the stable folders: new
 // cards with PUT and If-None-Match: *, replacements with PUT and If-Match
 // of the ETag it last saw, and deletes with DELETE and If-Match; it also
-// moves them between the folders over Graph. Each
-// write is recorded in the ledger as a write of the contact the card is;
-// an acknowledged one is read back over Graph (the contact of a new card
-// found by its UID), so that the ledger holds the contact's document as
-// for the Graph writers.
+// moves them between the folders over Graph. Each write is recorded in the
+// ledger as a write of the contact the card is; an acknowledged one is
+// read back over Graph (the contact of a new card found by its UID), so
+// that the ledger holds the contact's document as for the Graph writers.
 type davWriter struct {
 	*writer
 	d     *davClient
