@@ -1,12 +1,15 @@
 package delta
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -443,5 +446,27 @@ func TestRoundLifetime(t *testing.T) {
 	req.Token, req.TokenIsSkip = tok, false
 	if _, err := f.engine.Contacts(context.Background(), req); err != nil {
 		t.Fatalf("a deltaLink two hours old: %v", err)
+	}
+}
+
+// TestAppendJSONReservesOnce: a page's body is written into one
+// reservation, however many items it has and however long they are.
+func TestAppendJSONReservesOnce(t *testing.T) {
+	page := func(n, size int) Page {
+		p := Page{DeltaTok: strings.Repeat("t", 120)}
+		for i := range n {
+			p.Items = append(p.Items, json.RawMessage(`{"id":"`+strconv.Itoa(i)+`","note":"`+strings.Repeat("x", size)+`"}`))
+		}
+		return p
+	}
+	allocs := func(p Page) float64 {
+		return testing.AllocsPerRun(20, func() {
+			var b bytes.Buffer
+			p.AppendJSON(&b, "https://graph.example/v1.0/$metadata#Collection(contact)", "https://graph.example/v1.0/me/contacts/delta")
+		})
+	}
+	one, many := allocs(page(1, 10)), allocs(page(200, 1400))
+	if many != one {
+		t.Errorf("a page of 200 items made %v allocations, a page of 1 made %v: the buffer grew while writing", many, one)
 	}
 }

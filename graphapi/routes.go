@@ -510,7 +510,7 @@ func parseCollection(t target, segs []string, list, item, delta, count kind) (ta
 func (t target) checkIDs() error {
 	if t.user != "" && !contactgraph.IsGUID(t.user) && !validUPN(t.user) {
 		if t.kind == kUser {
-			return contactgraph.Errorf(contactgraph.ENotFound, "Resource '%s' does not exist or one of its queried reference-property objects are not present.", t.user)
+			return contactgraph.About(contactgraph.ENotFound, t.user)
 		}
 		return invalidUser(t.user)
 	}

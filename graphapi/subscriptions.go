@@ -67,7 +67,7 @@ func invalidRequest(format string, args ...any) error {
 func subscriptionErr(err error) error {
 	switch contactgraph.ErrorCode(err) {
 	case contactgraph.ENotFound:
-		return contactgraph.Errorf(eSubscriptionNotFound, "The object was not found.")
+		return &contactgraph.Error{Code: eSubscriptionNotFound}
 	case contactgraph.EInvalid:
 		return invalidRequest("%s", contactgraph.ErrorMessage(err))
 	}

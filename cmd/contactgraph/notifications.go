@@ -125,9 +125,9 @@ func startSender(ctx context.Context, store contactgraph.Store, guard *notify.Gu
 	var wg sync.WaitGroup
 	switch st := ops.Unwrap(store).(type) {
 	case *sqlite.DB:
-		st.Wake = s.Wake
+		st.SetWake(s.Wake)
 	case *postgres.DB:
-		st.Wake = s.Wake
+		st.SetWake(s.Wake)
 		wg.Go(func() { _ = st.Listen(ctx, s.Wake) })
 	}
 	wg.Go(func() { _ = s.Run(ctx) })
