@@ -93,7 +93,8 @@ type senderDeps struct {
 	resourceData    func(context.Context, contactgraph.Notification) ([]byte, error)
 	validationToken func(appID, tenantID string, now time.Time) (string, error)
 	faults          *notify.Faults
-	metrics         *ops.Metrics // nil for none
+	log             *notify.DeliveryLog // the deliveries GET /subscriptions/{id}/deliveries shows
+	metrics         *ops.Metrics        // nil for none
 }
 
 // startSender runs the notification sender of this process until ctx
@@ -113,6 +114,7 @@ func startSender(ctx context.Context, store contactgraph.Store, guard *notify.Gu
 		ResourceData:    deps.resourceData,
 		ValidationToken: deps.validationToken,
 		Faults:          deps.faults,
+		Log:             deps.log,
 		Logf: func(format string, args ...any) {
 			logger.Warn(fmt.Sprintf(format, args...))
 		},
