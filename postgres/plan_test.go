@@ -8,6 +8,7 @@ import (
 
 	"github.com/contactgraph/contactgraph"
 	"github.com/contactgraph/contactgraph/fakedata"
+	"github.com/contactgraph/contactgraph/internal/sqlstore"
 	"github.com/contactgraph/contactgraph/odata"
 	"github.com/contactgraph/contactgraph/postgres"
 )
@@ -106,6 +107,12 @@ func filterPlan(t *testing.T, db *postgres.DB, mb contactgraph.Mailbox, f string
 	if err != nil {
 		t.Fatal(err)
 	}
+	return explain(t, db, q, args...)
+}
+
+// explain returns the EXPLAIN output of the query q (with $n placeholders).
+func explain(t *testing.T, db *postgres.DB, q string, args ...any) string {
+	t.Helper()
 	rows, err := db.SQL().QueryContext(context.Background(), "EXPLAIN "+q, args...)
 	if err != nil {
 		t.Fatal(err)
@@ -123,4 +130,33 @@ func filterPlan(t *testing.T, db *postgres.DB, mb contactgraph.Mailbox, f string
 		t.Fatal(err)
 	}
 	return strings.Join(plan, "\n")
+}
+
+// TestContactRoundUsesKeys: on an analyzed folder of a few thousand
+// contacts, a delta page reads the change log's primary key and each
+// contact by its primary key, never a sequential scan.
+func TestContactRoundUsesKeys(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := newEnv(t, nil).db
+	mb, err := db.EnsureMailbox(ctx, tenant, contactgraph.UserID(tenant, "a@contoso.com"), "a@contoso.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen := fakedata.New(3)
+	in := make([]contactgraph.ContactInput, 3000)
+	for i := range in {
+		in[i] = gen.Contact()
+	}
+	if _, err := db.ImportContacts(ctx, mb, mb.RootID, in); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SQL().ExecContext(ctx, `ANALYZE contacts; ANALYZE changes`); err != nil {
+		t.Fatal(err)
+	}
+	p := explain(t, db, sqlstore.RebindQuestion(sqlstore.ContactRoundQuery), mb.RootID, sqlstore.KindContact, 0, int64(1)<<40, 201)
+	if !strings.Contains(p, "using changes_pkey on changes") || !strings.Contains(p, "using contacts_pkey on contacts") || strings.Contains(p, "Seq Scan") {
+		t.Errorf("the plan of a delta page:\n%s", p)
+	}
+	t.Logf("delta page:\n%s", p)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/contactgraph/contactgraph"
 	"github.com/contactgraph/contactgraph/fakedata"
+	"github.com/contactgraph/contactgraph/internal/sqlstore"
 	"github.com/contactgraph/contactgraph/odata"
 	"github.com/contactgraph/contactgraph/sqlite"
 )
@@ -135,4 +136,20 @@ func explain(t *testing.T, db *sql.DB, query string, args ...any) []string {
 		t.Fatal(err)
 	}
 	return plan
+}
+
+// TestContactRoundUsesKeys: a delta page reads a range of the change
+// log's primary key and each contact by its primary key: no scan, no sort.
+func TestContactRoundUsesKeys(t *testing.T) {
+	gen := fakedata.New(3)
+	in := make([]contactgraph.ContactInput, 2000)
+	for i := range in {
+		in[i] = gen.Contact()
+	}
+	db, mb := planStore(t, in)
+	p := strings.Join(explain(t, db.SQL(), sqlstore.ContactRoundQuery, mb.RootID, sqlstore.KindContact, 0, 1<<40, 201), "\n")
+	if !strings.Contains(p, "SEARCH c USING COVERING INDEX sqlite_autoindex_changes_1 (scope=? AND kind=? AND rev>? AND rev<?)") ||
+		!strings.Contains(p, "SEARCH k USING INDEX sqlite_autoindex_contacts_1 (id=?)") || strings.Contains(p, "SCAN") || strings.Contains(p, "TEMP B-TREE") {
+		t.Errorf("the plan of a delta page:\n%s", p)
+	}
 }
