@@ -51,3 +51,38 @@ func TestExtendedPropertyLookupPlans(t *testing.T) {
 		t.Logf("%s:\n%s", name, text)
 	}
 }
+
+// TestCardNamesPlan: the names of a page of contacts are read through
+// card_names_contact, one lookup per id, not through the mailbox's index
+// (every name of the mailbox for each page of a sync-collection).
+func TestCardNamesPlan(t *testing.T) {
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "plan.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	for _, m := range Schema {
+		if _, err := db.ExecContext(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q := cardNamesQuery + inList(3)
+	rows, err := db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q, make([]any, strings.Count(q, "?"))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if text := strings.Join(plan, "\n"); !strings.Contains(text, "card_names_contact (contact_id=?)") || strings.Contains(text, "card_names_mailbox") {
+		t.Errorf("plan:\n%s", text)
+	}
+}
