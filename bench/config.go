@@ -84,7 +84,7 @@ var fullSizes = sizes{
 
 	PeersLarge:      100_000,
 	PeerLargeWrites: 200,
-	PeerLargeReps:   3,
+	PeerLargeReps:   2,
 	Memory:          1_000_000,
 	MemClients:      4,
 	Filter:          []int{1_000_000},
@@ -131,6 +131,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.Data, "data", "", "keep seeded databases in this directory and reuse them in later runs (default: a temporary directory)")
 	fs.Uint64Var(&c.Seed, "seed", 1, "fake data seed")
 	fs.BoolVar(&c.NoPeers, "no-peers", false, "skip the CardDAV peers (no package install)")
+	large := fs.Int("peers-large", -1, "cards of the CardDAV comparison's large size (default 100000; 300 with -quick; 0 skips it)")
 	fs.DurationVar(&c.Soak, "soak", 0, "run a mixed load of reads, writes and delta rounds from many clients for this long (e.g. 10m) instead of the workloads")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -167,6 +168,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	c.sizes = fullSizes
 	if c.Quick {
 		c.sizes = quickSizes
+	}
+	if *large >= 0 {
+		c.sizes.PeersLarge = *large
 	}
 	repo, err := findRepo()
 	if err != nil {
