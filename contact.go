@@ -219,14 +219,7 @@ func objectMembers(body []byte) (map[string]json.RawMessage, error) {
 	if len(body) == 0 || body[0] != '{' {
 		return nil, Errorf(EInvalid, "The request body must be a JSON object.")
 	}
-	if err := CheckJSONObject(body); err != nil {
-		return nil, err
-	}
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(body, &members); err != nil {
-		return nil, Errorf(EInvalid, "The request body is not valid JSON: %s.", jsonErrorText(err))
-	}
-	return members, nil
+	return checkedMembers(body, true)
 }
 
 // parseMembers validates the members of a body against s.

@@ -36,17 +36,29 @@ const (
 
 // Error is the error type of the domain. Message is safe to show to the
 // client; Err, when set, is the underlying cause and is only logged.
+//
+// Stores leave Message empty for the conditions a protocol words itself
+// (an object or user not found, a folder name taken, a failed
+// precondition) and set Subject instead: the HTTP layers word those from
+// their own tables, naming the subject where their protocol's message does.
 type Error struct {
 	Code    Code
 	Message string
+	// Subject is the id or name the error is about (the user, object or
+	// folder name not found or taken), never worded by the store.
+	Subject string
 	Err     error
 }
 
 func (e *Error) Error() string {
-	if e.Err != nil {
-		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+	msg := e.Message
+	if msg == "" && e.Subject != "" {
+		msg = "'" + e.Subject + "'"
 	}
-	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, msg, e.Err)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, msg)
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -54,7 +66,7 @@ func (e *Error) Unwrap() error { return e.Err }
 // Is makes errors.Is(err, ErrNotFound) true for any *Error with the same code.
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
-	return ok && t.Message == "" && t.Err == nil && t.Code == e.Code
+	return ok && t.Message == "" && t.Subject == "" && t.Err == nil && t.Code == e.Code
 }
 
 // ErrDefaultFolder is the cause (Err) of the EInvalid a store returns when
@@ -62,6 +74,12 @@ func (e *Error) Is(target error) bool {
 // store does not word it: the HTTP layer answers that request itself, with
 // the message of its error table.
 var ErrDefaultFolder = errors.New("the default contacts folder cannot be deleted, renamed or moved")
+
+// About returns an *Error with the given code about subject (an id or a
+// name), left for the HTTP layer to word.
+func About(code Code, subject string) *Error {
+	return &Error{Code: code, Subject: subject}
+}
 
 // Errorf returns an *Error with the given code and a formatted, client-safe message.
 func Errorf(code Code, format string, args ...any) *Error {
@@ -81,14 +99,36 @@ func ErrorCode(err error) Code {
 	return EInternal
 }
 
-// ErrorMessage returns the client-safe message of err. Errors without a code
-// get a generic message: their text is never shown to a client.
+// ErrorMessage returns the client-safe message of err: its Message, or for
+// an error left unworded a plain sentence for its code naming its Subject.
+// Errors without a code get a generic message: their text is never shown
+// to a client.
 func ErrorMessage(err error) string {
 	var e *Error
-	if errors.As(err, &e) && e.Code != EInternal && e.Message != "" {
-		return e.Message
+	if errors.As(err, &e) && e.Code != EInternal {
+		if e.Message != "" {
+			return e.Message
+		}
+		if text, ok := plainText[e.Code]; ok {
+			if e.Subject != "" {
+				return text + ": '" + e.Subject + "'."
+			}
+			return text + "."
+		}
 	}
 	return "An internal server error occurred."
+}
+
+// plainText words the codes stores leave unworded, for the callers of
+// ErrorMessage with no table of their own (CardDAV's plain-text bodies,
+// the command line).
+var plainText = map[Code]string{
+	EMalformedID:  "Malformed id",
+	ENotFound:     "Not found",
+	EUserNotFound: "No such user",
+	EConflict:     "Conflicts with an existing object",
+	EFolderExists: "A folder of this name exists",
+	EPrecondition: "The precondition failed",
 }
 
 // Sentinels for the codes callers branch on.

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+
+	"github.com/contactgraph/contactgraph/internal/jsonscan"
 )
 
 // CheckJSONObject checks that body is one JSON object with no member name
@@ -12,6 +14,83 @@ import (
 // that keeps the last one would let a proxy and the server disagree on
 // what was sent) and nothing after it. It returns an EInvalid error.
 func CheckJSONObject(body []byte) error {
+	_, err := checkedMembers(body, false)
+	return err
+}
+
+// checkedMembers checks body as CheckJSONObject does and, when keep is
+// set, returns its top-level members, values as sub-slices of body. Valid
+// JSON is checked by json.Valid and walked once (jsonscan); only a body
+// that is not valid JSON is read again, by a decoder, for the message
+// that says where it breaks.
+func checkedMembers(body []byte, keep bool) (map[string]json.RawMessage, error) {
+	if !json.Valid(body) {
+		if err := decodeCheck(body); err != nil {
+			return nil, err
+		}
+		// The tokens read well, yet the text is refused: nested past
+		// encoding/json's depth limit.
+		err := json.Unmarshal(body, &struct{}{})
+		return nil, Errorf(EInvalid, "The request body is not valid JSON: %s.", jsonErrorText(err))
+	}
+	var members map[string]json.RawMessage
+	if keep {
+		members = map[string]json.RawMessage{}
+	}
+	var err error
+	seen := map[string]bool{}
+	if !jsonscan.Object(body, func(name string, value []byte) bool {
+		if seen[name] {
+			err = repeated(name)
+			return false
+		}
+		seen[name] = true
+		if keep {
+			members[name] = value
+		}
+		err = noRepeats(value)
+		return err == nil
+	}) {
+		return nil, Errorf(EInvalid, "The request body must be a JSON object.")
+	}
+	return members, err
+}
+
+// noRepeats checks that no object in the valid JSON value v repeats a
+// member name.
+func noRepeats(v []byte) error {
+	var err error
+	switch v[0] {
+	case '{':
+		var seen map[string]bool
+		jsonscan.Object(v, func(name string, value []byte) bool {
+			if seen == nil {
+				seen = map[string]bool{}
+			}
+			if seen[name] {
+				err = repeated(name)
+				return false
+			}
+			seen[name] = true
+			err = noRepeats(value)
+			return err == nil
+		})
+	case '[':
+		jsonscan.Array(v, func(elem []byte) bool {
+			err = noRepeats(elem)
+			return err == nil
+		})
+	}
+	return err
+}
+
+func repeated(name string) error {
+	return Errorf(EInvalid, "The property '%s' is given more than once.", Truncate(name, 128))
+}
+
+// decodeCheck is CheckJSONObject by a token decoder: for a body json.Valid
+// refused, whose error it words.
+func decodeCheck(body []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	tok, err := dec.Token()
@@ -40,7 +119,7 @@ func checkObject(dec *json.Decoder) error {
 		}
 		name, _ := tok.(string)
 		if seen[name] {
-			return Errorf(EInvalid, "The property '%s' is given more than once.", Truncate(name, 128))
+			return repeated(name)
 		}
 		seen[name] = true
 		if err := checkValue(dec); err != nil {

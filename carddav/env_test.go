@@ -19,7 +19,6 @@ import (
 	"github.com/contactgraph/contactgraph/auth"
 	"github.com/contactgraph/contactgraph/carddav"
 	"github.com/contactgraph/contactgraph/graphapi"
-	"github.com/contactgraph/contactgraph/internal/sqlstore"
 	"github.com/contactgraph/contactgraph/postgres"
 	"github.com/contactgraph/contactgraph/sqlite"
 	"github.com/jackc/pgx/v5"
@@ -29,7 +28,7 @@ import (
 type env struct {
 	t      *testing.T
 	store  contactgraph.Store
-	sql    *sqlstore.Store // the store's engine, for its Wake hook
+	wake   waker // the store's wake hook
 	srv    *httptest.Server
 	upn    string
 	pass   string
@@ -52,7 +51,10 @@ const envDSN = "CONTACTGRAPH_TEST_POSTGRES"
 // directory, or under onPostgres a new schema of the test database (its
 // search_path: the public schema is never touched), dropped with
 // everything in it when the test ends.
-func openStore(t *testing.T) (contactgraph.Store, *sqlstore.Store) {
+// waker is the stores' SetWake.
+type waker interface{ SetWake(func()) }
+
+func openStore(t *testing.T) (contactgraph.Store, waker) {
 	t.Helper()
 	ctx := context.Background()
 	if !onPostgres {
@@ -61,7 +63,7 @@ func openStore(t *testing.T) (contactgraph.Store, *sqlstore.Store) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { db.Close() })
-		return db, db.Store
+		return db, db
 	}
 	dsn := os.Getenv(envDSN)
 	b := make([]byte, 8)
@@ -85,13 +87,13 @@ func openStore(t *testing.T) (contactgraph.Store, *sqlstore.Store) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() }) // before the schema is dropped
-	return db, db.Store
+	return db, db
 }
 
 func newEnv(t *testing.T, opts ...func(*graphapi.Config)) *env {
 	t.Helper()
 	ctx := context.Background()
-	store, engine := openStore(t)
+	store, wake := openStore(t)
 	issuer, err := auth.NewLocal(ctx, store, auth.LocalOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +121,7 @@ func newEnv(t *testing.T, opts ...func(*graphapi.Config)) *env {
 		t.Fatal(err)
 	}
 	tid := contactgraph.TenantID("contoso")
-	e := &env{t: t, store: store, sql: engine, srv: srv, upn: upn, pass: pass, user: contactgraph.UserID(tid, upn), bearer: tok}
+	e := &env{t: t, store: store, wake: wake, srv: srv, upn: upn, pass: pass, user: contactgraph.UserID(tid, upn), bearer: tok}
 	mb, err := store.EnsureMailbox(ctx, tid, e.user, upn)
 	if err != nil {
 		t.Fatal(err)

@@ -74,11 +74,11 @@ func TestPutNotifies(t *testing.T) {
 	s := &notify.Sender{Store: e.store, Owner: "test", Client: (&notify.Guard{AllowPrivate: true}).Client(3 * time.Second), Logf: t.Logf}
 	accepted := make(chan struct{}, 10)
 	s.DeliveryLatency = func(time.Duration) { accepted <- struct{}{} }
-	e.sql.Wake = s.Wake // woken by the store's commits: no polling wait
+	e.wake.SetWake(s.Wake) // woken by the store's commits: no polling wait
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); s.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done; e.sql.Wake = nil })
+	t.Cleanup(func() { cancel(); <-done; e.wake.SetWake(nil) })
 
 	rc := newReceiver(t)
 	sub, _ := json.Marshal(map[string]any{

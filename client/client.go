@@ -273,41 +273,6 @@ func httpError(resp *http.Response, body []byte) *HTTPError {
 	return e
 }
 
-func decodePage(body []byte) (Page, error) {
-	var raw struct {
-		Value     []json.RawMessage `json:"value"`
-		NextLink  string            `json:"@odata.nextLink"`
-		DeltaLink string            `json:"@odata.deltaLink"`
-	}
-	if err := json.Unmarshal(body, &raw); err != nil {
-		return Page{}, fmt.Errorf("graph: a delta page is not JSON: %w", err)
-	}
-	if (raw.NextLink == "") == (raw.DeltaLink == "") {
-		return Page{}, errors.New("graph: a delta page must carry exactly one of @odata.nextLink and @odata.deltaLink")
-	}
-	p := Page{NextLink: raw.NextLink, DeltaLink: raw.DeltaLink, Items: make([]Item, 0, len(raw.Value))}
-	for _, v := range raw.Value {
-		var head struct {
-			ID      string `json:"id"`
-			Removed *struct {
-				Reason string `json:"reason"`
-			} `json:"@removed"`
-		}
-		if err := json.Unmarshal(v, &head); err != nil || head.ID == "" {
-			return Page{}, fmt.Errorf("graph: a delta item without an id: %s", v)
-		}
-		it := Item{ID: head.ID, Raw: v}
-		if head.Removed != nil {
-			it.Removed = head.Removed.Reason
-			if it.Removed == "" {
-				it.Removed = contactgraph.RemovedDeleted
-			}
-		}
-		p.Items = append(p.Items, it)
-	}
-	return p, nil
-}
-
 // Round follows one round from link (a first delta URL or a saved
 // deltaLink) to its end, calling apply for every item in order, and
 // returns the round's deltaLink. It does not restart on an expired token:

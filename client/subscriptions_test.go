@@ -44,7 +44,7 @@ func startGraph(t *testing.T) graphServer {
 	}
 	srv := httptest.NewServer(api)
 	sender := &notify.Sender{Store: db, Owner: "test"}
-	db.Wake = sender.Wake
+	db.SetWake(sender.Wake)
 	done := make(chan struct{})
 	go func() { defer close(done); sender.Run(ctx) }()
 	t.Cleanup(func() { srv.Close(); cancel(); <-done; db.Close() })

@@ -57,8 +57,11 @@ func TestThrottledSDKRetries(t *testing.T) {
 	t.Run("concurrency", func(t *testing.T) {
 		// Another request of the same app holds the app's one slot: a POST
 		// whose body is still coming.
-		finish := holdSlot(t, srv, srv.delegatedToken(t, uniqueUPN("slow"), "Contacts.ReadWrite"),
-			srv.delegatedToken(t, uniqueUPN("probe"), "Contacts.Read"))
+		var probes []string
+		for range 8 {
+			probes = append(probes, srv.delegatedToken(t, uniqueUPN("probe"), "Contacts.Read"))
+		}
+		finish := holdSlot(t, srv, srv.delegatedToken(t, uniqueUPN("slow"), "Contacts.ReadWrite"), probes)
 		c := srv.client(t, srv.delegatedToken(t, uniqueUPN("sdk"), "Contacts.ReadWrite"))
 		done := make(chan error, 1)
 		go func() {
@@ -106,12 +109,16 @@ func TestThrottledSDKRetries(t *testing.T) {
 
 // holdSlot sends a POST with token whose body it holds back, so that the
 // request keeps its app's concurrency slot, until finish is called;
-// finish returns the POST's status. It returns once a request with probe
-// (of the same app) was refused with ApplicationThrottled. A POST that
+// finish returns the POST's status. It returns once a probe request (of
+// the same app) was refused with ApplicationThrottled. A POST that
 // arrives while a probe holds the slot is refused itself: then it tries
-// again.
-func holdSlot(t *testing.T, srv *testServer, token, probe string) (finish func() int) {
+// again. The probes go out every 50 ms, each with the next of probes'
+// tokens (users of their own), so that no probe's mailbox runs over its
+// request window (TooManyRequests) however long the POST takes to arrive
+// on a loaded machine.
+func holdSlot(t *testing.T, srv *testServer, token string, probes []string) (finish func() int) {
 	t.Helper()
+	next := 0
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
 		pr, pw := io.Pipe()
 		req, _ := http.NewRequest(http.MethodPost, srv.BaseURL+"/me/contacts", pr)
@@ -129,12 +136,14 @@ func holdSlot(t *testing.T, srv *testServer, token, probe string) (finish func()
 		}()
 		pw.Write([]byte(`{"givenName":`))
 		for time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
 			select {
 			case <-done: // refused: a probe held the slot
 				pw.Close()
 			default:
 				preq, _ := http.NewRequest(http.MethodGet, srv.BaseURL+"/me/contactFolders", nil)
-				preq.Header.Set("Authorization", "Bearer "+probe)
+				preq.Header.Set("Authorization", "Bearer "+probes[next%len(probes)])
+				next++
 				resp, err := http.DefaultClient.Do(preq)
 				if err != nil {
 					t.Fatal(err)
@@ -143,7 +152,6 @@ func holdSlot(t *testing.T, srv *testServer, token, probe string) (finish func()
 				json.NewDecoder(resp.Body).Decode(&e)
 				resp.Body.Close()
 				if e.Error.Code != "ApplicationThrottled" {
-					time.Sleep(5 * time.Millisecond)
 					continue
 				}
 				return func() int {

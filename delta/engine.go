@@ -306,7 +306,11 @@ func writeString(b *bytes.Buffer, s string) {
 // @odata.context, exactly one of @odata.nextLink and @odata.deltaLink
 // (link followed by the page's token), and value.
 func (p Page) AppendJSON(b *bytes.Buffer, contextURL, link string) {
-	b.Grow(256 + len(p.Items)*1024)
+	n := 64 + 2*len(contextURL) + 2*len(link) + len(p.SkipToken) + len(p.DeltaTok) + len(p.Items)
+	for _, it := range p.Items {
+		n += len(it)
+	}
+	b.Grow(n)
 	b.WriteString(`{"@odata.context":`)
 	writeString(b, contextURL)
 	if p.SkipToken != "" {

@@ -1,12 +1,15 @@
 package delta
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -443,5 +446,20 @@ func TestRoundLifetime(t *testing.T) {
 	req.Token, req.TokenIsSkip = tok, false
 	if _, err := f.engine.Contacts(context.Background(), req); err != nil {
 		t.Fatalf("a deltaLink two hours old: %v", err)
+	}
+}
+
+// TestAppendJSONReservesOnce: a page's body is written into one
+// reservation of its size: the buffer is not grown (which doubles it)
+// while the items are written, however long they are.
+func TestAppendJSONReservesOnce(t *testing.T) {
+	p := Page{DeltaTok: strings.Repeat("t", 120)}
+	for i := range 200 {
+		p.Items = append(p.Items, json.RawMessage(`{"id":"`+strconv.Itoa(i)+`","note":"`+strings.Repeat("x", 1400)+`"}`))
+	}
+	var b bytes.Buffer
+	p.AppendJSON(&b, "https://graph.example/v1.0/$metadata#Collection(contact)", "https://graph.example/v1.0/me/contacts/delta")
+	if slack := b.Cap() - b.Len(); slack > b.Len()/16 {
+		t.Errorf("a body of %d bytes left a buffer of %d: it grew while writing", b.Len(), b.Cap())
 	}
 }

@@ -136,18 +136,25 @@ func (a *api) do(ctx context.Context, method, path string, body any, hdr ...stri
 		rp.reqBody = j
 		rd = bytes.NewReader(j)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	hdr = append([]string{"Authorization", "Bearer " + a.token}, hdr...)
+	if body != nil {
+		hdr = append(hdr, "Content-Type", "application/json")
+	}
+	return exchange(ctx, a.http, rp, rd, hdr...)
+}
+
+// exchange sends the request rp describes with body rd and the header
+// pairs hdr, and returns rp with the answer. An error is a transport
+// error, as for api.do.
+func exchange(ctx context.Context, hc *http.Client, rp reply, rd io.Reader, hdr ...string) (reply, error) {
+	req, err := http.NewRequestWithContext(ctx, rp.method, rp.url, rd)
 	if err != nil {
 		return rp, err
-	}
-	req.Header.Set("Authorization", "Bearer "+a.token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Add(hdr[i], hdr[i+1])
 	}
-	resp, err := a.http.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return rp, err
 	}

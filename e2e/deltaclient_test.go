@@ -100,10 +100,12 @@ func (c pageChecker) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	resp.Body = io.NopCloser(bytes.NewReader(body))
 	if err != nil {
-		return resp, nil // the client meets the same error reading the body
+		// A server killed in the middle of the body: a transport error,
+		// not a page (handing on the bytes read would be a truncated page).
+		return nil, err
 	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
 	if why := checkPage(r, resp, body); why != "" {
 		c.dc.problem("%s %s: %s\n  < %s", r.Method, r.URL, why, clip(body))
 	}
@@ -284,20 +286,7 @@ func (dc *deltaClient) completed(next string, start int64) {
 // run runs rounds until stop is closed or ctx ends; it pauses briefly
 // after a transport error.
 func (dc *deltaClient) run(ctx context.Context, stop <-chan struct{}) {
-	for {
-		select {
-		case <-stop:
-			return
-		case <-ctx.Done():
-			return
-		default:
-		}
-		pause := 2 * time.Millisecond
-		if dc.step(ctx) {
-			pause = 250 * time.Millisecond
-		}
-		time.Sleep(time.Duration(dc.rnd.Int64N(int64(pause)))) // pacing the load, not synchronization
-	}
+	repeat(ctx, stop, dc.rnd, 2*time.Millisecond, 250*time.Millisecond, func() bool { return dc.step(ctx) })
 }
 
 // catchUp runs complete rounds from the latest deltaLink until one

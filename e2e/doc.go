@@ -39,6 +39,33 @@
 //     to three receivers in the test process (see below); meanwhile a
 //     server is killed with SIGKILL and restarted several times (with two
 //     replicas, the other keeps serving and sending).
+//   - TestMixedTorture (davtorture_test.go; SQLite, PostgreSQL): the two
+//     protocols on the same three folders. Graph writers create, update,
+//     move and delete contacts; CardDAV writers (signed in with an app
+//     password or a bearer token) PUT new cards with If-None-Match: *,
+//     replace them with If-Match of the ETag they last saw and DELETE them
+//     with If-Match (a 412 is legitimate only after a write of unknown
+//     outcome: the writer reads the card again), and move them to another
+//     folder over Graph (the protocols on one object: there the card is
+//     "<id>.vcf", back in its first folder its own name again). Each folder
+//     has a Graph delta mirror and two sync-collection mirrors, one with
+//     Basic and no DAV:limit, one with Bearer and DAV:limit 2 to 5, which
+//     follows the 507 truncations with the token it returned; both fetch the
+//     changed cards with addressbook-multiget; in the first, about one round
+//     in twelve sends a forged sync-token first (garbage, another scheme, a
+//     real one with a character changed, or another address book's), which
+//     must be 403 DAV:valid-sync-token, after which the mirror resyncs in
+//     full and drops every card the new listing lacks (the second runs
+//     incremental rounds only, so a deletion the server fails to report
+//     stays in it). The server is killed with SIGKILL and restarted
+//     meanwhile. CardDAV writes go into the same ledger (an acknowledged one
+//     is read back over Graph, a new card's contact found by its UID), so
+//     checks 1 to 3 below cover both protocols; at the end each address book
+//     is read in full (PROPFIND, then multiget), both its mirrors must hold
+//     exactly those hrefs, ETags and card data, and its cards must be its
+//     folder's contacts, one each (UID the contact's id, or the UID a Graph
+//     lookup finds it by), each with the contact's changeKey as ETag and its
+//     displayName and email addresses as FN and EMAIL.
 //   - TestOutagePostgres, TestOutageSQLiteDiskFull, TestOutageSQLiteReadOnly
 //     (outage_test.go): a server on a database the test makes fail, with
 //     --db-timeout 2s: a PostgreSQL cluster of the test's own (package
@@ -121,8 +148,9 @@
 //
 // # The torture test, long
 //
-// CI runs TestTorture for -torture.duration=10s per backend. For a long
-// run, give the test binary time (-timeout) and watch it with -v:
+// CI runs TestTorture and TestMixedTorture for -torture.duration=10s per
+// backend. For a long run (of both: -run Torture), give the test binary
+// time (-timeout) and watch it with -v:
 //
 //	CONTACTGRAPH_TEST_POSTGRES='postgres://postgres@127.0.0.1:5432/test?sslmode=disable' \
 //	  go test -run Torture ./e2e/ -v -timeout 0 -torture.duration=30m

@@ -89,22 +89,34 @@ func newFixture(t *testing.T, a *api, n int) *fixture {
 	return f
 }
 
+// catcher is a mirror that settle brings up to date: catchUp runs
+// complete rounds until one succeeds, or the deadline passes.
+type catcher interface {
+	catchUp(ctx context.Context, deadline time.Time) error
+}
+
 // settle reads the final state once the writers have stopped: it reads
 // everything, runs one complete round for every client, and reads
 // everything again, until both reads agree (a write of a killed process
 // may still commit just after the kill). Every round then started after
-// the last change, so every mirror must equal that state.
-func settle(t *testing.T, f *fixture, org bool, clients []*deltaClient) *state {
+// the last change, so every mirror must equal that state. more are other
+// mirrors (CardDAV ones) brought up to date with the delta clients.
+func settle(t *testing.T, f *fixture, org bool, clients []*deltaClient, more ...catcher) *state {
 	t.Helper()
 	ctx := context.Background()
 	deadline := time.Now().Add(2 * time.Minute)
+	mirrors := make([]catcher, 0, len(clients)+len(more))
+	for _, dc := range clients {
+		mirrors = append(mirrors, dc)
+	}
+	mirrors = append(mirrors, more...)
 	for attempt := 1; ; attempt++ {
 		before, err := readState(ctx, f.api, f.root, org)
 		if err != nil {
 			t.Fatalf("read the final state: %v", err)
 		}
-		for _, dc := range clients {
-			if err := dc.catchUp(ctx, deadline); err != nil {
+		for _, c := range mirrors {
+			if err := c.catchUp(ctx, deadline); err != nil {
 				t.Fatal(err)
 			}
 		}

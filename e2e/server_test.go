@@ -23,7 +23,7 @@ import (
 const (
 	startTimeout   = 60 * time.Second // from exec to the "base URL:" line
 	stopTimeout    = 30 * time.Second // from SIGTERM to exit
-	commandTimeout = 60 * time.Second // a `contactgraph token` run
+	commandTimeout = 60 * time.Second // a `contactgraph token` or `app-password` run
 	tenant         = "contoso"
 )
 
@@ -257,21 +257,23 @@ func (s *server) stop() error {
 // token runs `contactgraph token --db <db>` and returns the token it printed.
 func token(t *testing.T, db string, args ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
-	defer cancel()
 	args = append([]string{"token", "--db", db, "--tenant", tenant, "--ttl", "2h"}, args...)
-	cmd := exec.CommandContext(ctx, serverBin, args...)
-	cmd.Dir = t.TempDir()
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("contactgraph %s: %v\n%s%s", strings.Join(args, " "), err, stdout.Bytes(), stderr.Bytes())
-	}
-	tok := strings.TrimSpace(stdout.String())
+	tok := printed(t, args...)
 	if strings.Count(tok, ".") != 2 || strings.ContainsAny(tok, " \t\r\n") {
-		t.Fatalf("contactgraph %s printed %q, want one JWT", strings.Join(args, " "), stdout.String())
+		t.Fatalf("contactgraph %s printed %q, want one JWT", strings.Join(args, " "), tok)
 	}
 	return tok
+}
+
+// printed runs the binary with args, which must succeed, and returns what
+// it printed, trimmed.
+func printed(t *testing.T, args ...string) string {
+	t.Helper()
+	r := runBinary(t, t.TempDir(), args...)
+	if r.code != 0 {
+		t.Fatalf("contactgraph %s: exit status %d\n%s%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+	return strings.TrimSpace(r.stdout)
 }
 
 // userToken mints a delegated token for upn that reads and writes contacts

@@ -30,36 +30,17 @@ type tortureRun struct {
 }
 
 func torture(t *testing.T, db string, replicas int) {
-	seed := *tortureSeed
-	if seed == 0 {
-		seed = rand.Uint64()
-	}
-	duration := *tortureDuration
-	restarts := *tortureRestarts
-	if restarts <= 0 {
-		restarts = max(3, int(duration/(10*time.Second)))
-	}
-	if dl, ok := t.Deadline(); ok && time.Until(dl) < duration+3*time.Minute+notifyWait { // the settle's and the notifications' waits
-		t.Fatalf("-torture.duration=%v does not fit in the test binary's -timeout (%v left): raise -timeout", duration, time.Until(dl).Round(time.Second))
-	}
+	seed, duration, restarts, rnd := tortureParams(t, notifyWait)
 	t.Logf("seed %d (-torture.seed=%d replays the random choices), %v, %d writers, %d replicas, %d restarts", seed, seed, duration, *tortureWriters, replicas, restarts)
-	rnd := rand.New(rand.NewPCG(seed, 99))
 
-	names := []string{"server"}
-	if replicas > 1 {
-		names = nil
-		for i := 0; i < replicas; i++ {
-			names = append(names, fmt.Sprintf("replica %c", 'A'+i))
-		}
-	}
-	servers := startServersWith(t, db, notifyServeArgs, names...)
+	servers := startServersWith(t, db, notifyServeArgs, replicaNames(replicas)...)
 	const upn = "alice@contoso.com"
 	tok := userToken(t, db, upn)
 	bal := newBalancer(servers...)
 	a := &api{http: bal.httpClient(), base: servers[0].BaseURL(), token: tok}
 	f := newFixture(t, a, 2)
 	notes := newNotifications(t, a, f, upn, seed, duration)
-	w := &workload{api: a, ledger: f.ledger, stable: f.stable, objects: *tortureObjects, pace: 3 * time.Millisecond}
+	w := tortureWorkload(a, f)
 	for o := range w.weights {
 		w.weights[o] = 2
 	}
@@ -67,23 +48,10 @@ func torture(t *testing.T, db string, replicas int) {
 	w.weights[opCreateOrg], w.weights[opUpdateOrg] = 3, 3
 
 	clients := newTortureClients(a, f, seed, rnd)
-	ctx, cancel := context.WithTimeout(context.Background(), duration+5*time.Minute)
-	defer cancel()
-	stop := make(chan struct{})
-	var stopOnce sync.Once
-	halt := func() { stopOnce.Do(func() { close(stop) }) }
-	defer halt() // also when the killer fails the test
 	run := &tortureRun{}
-	waitWriters := runAll(*tortureWriters, func(i int) { newWriter(w, i+1, seed).run(ctx, stop) })
-	waitClients := runAll(len(clients), func(i int) { clients[i].run(ctx, stop) })
-	began := time.Now()
-	killer(t, servers, restarts, duration, rnd, run)
-	if rest := duration - time.Since(began); rest > 0 {
-		time.Sleep(rest) // the load's length: pacing, not synchronization
-	}
-	halt()
-	waitWriters()
-	waitClients()
+	runLoad(t, servers, duration, restarts, rnd, run,
+		workers(*tortureWriters, func(i int) worker { return newWriter(w, i+1, seed).run }),
+		workers(len(clients), func(i int) worker { return clients[i].run }))
 
 	st := settle(t, f, true, clients)
 	checkLedger(t, f.ledger, st)
@@ -102,6 +70,85 @@ func torture(t *testing.T, db string, replicas int) {
 	t.Logf("torture summary (%d replicas, %v, seed %d): %d writes acknowledged, %d of unknown outcome, all acknowledged ones checked; %d delta rounds completed, %d abandoned half way, %d resumed from an older deltaLink, %d failed on transport errors; %d SIGKILL restarts (%v down in all); %d mirrors equal the state read in full (%d contacts, %d folders, %d org contacts, %d deleted org contacts); %s",
 		replicas, duration, seed, ack, unk, rounds, abandoned, resumed, transient, run.restarts, run.down.Round(time.Millisecond), n,
 		len(st.contacts), len(st.folders), len(st.org), len(st.orgGone), notified)
+}
+
+// replicaNames names the servers of a run: "server", or "replica A", "replica
+// B", ... when there are several.
+func replicaNames(replicas int) []string {
+	if replicas <= 1 {
+		return []string{"server"}
+	}
+	var names []string
+	for i := 0; i < replicas; i++ {
+		names = append(names, fmt.Sprintf("replica %c", 'A'+i))
+	}
+	return names
+}
+
+// tortureParams reads the torture flags: the seed (a new one unless
+// -torture.seed is set), the load's duration, the number of restarts, and
+// the random source of the run's choices. It fails the test when the
+// duration does not fit in the test binary's -timeout with the settle's
+// wait and extra.
+func tortureParams(t *testing.T, extra time.Duration) (seed uint64, duration time.Duration, restarts int, rnd *rand.Rand) {
+	t.Helper()
+	seed = *tortureSeed
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	duration = *tortureDuration
+	restarts = *tortureRestarts
+	if restarts <= 0 {
+		restarts = max(3, int(duration/(10*time.Second)))
+	}
+	if dl, ok := t.Deadline(); ok && time.Until(dl) < duration+3*time.Minute+extra {
+		t.Fatalf("-torture.duration=%v does not fit in the test binary's -timeout (%v left): raise -timeout", duration, time.Until(dl).Round(time.Second))
+	}
+	return seed, duration, restarts, rand.New(rand.NewPCG(seed, 99))
+}
+
+// tortureWorkload is the writers' workload of a torture run on f, with no
+// weights set.
+func tortureWorkload(a *api, f *fixture) *workload {
+	return &workload{api: a, ledger: f.ledger, stable: f.stable, objects: *tortureObjects, pace: 3 * time.Millisecond}
+}
+
+// worker is a loop of a torture run: it works until stop is closed or
+// ctx ends.
+type worker func(ctx context.Context, stop <-chan struct{})
+
+// workers returns n workers made by mk.
+func workers(n int, mk func(i int) worker) []worker {
+	out := make([]worker, n)
+	for i := range out {
+		out[i] = mk(i)
+	}
+	return out
+}
+
+// runLoad runs every group of workers while the killer restarts servers,
+// for the load's duration, then stops them and waits for each group.
+func runLoad(t *testing.T, servers []*server, duration time.Duration, restarts int, rnd *rand.Rand, run *tortureRun, groups ...[]worker) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), duration+5*time.Minute)
+	defer cancel()
+	stop := make(chan struct{})
+	var stopOnce sync.Once
+	halt := func() { stopOnce.Do(func() { close(stop) }) }
+	defer halt() // also when the killer fails the test
+	var waits []func()
+	for _, g := range groups {
+		waits = append(waits, runAll(len(g), func(i int) { g[i](ctx, stop) }))
+	}
+	began := time.Now()
+	killer(t, servers, restarts, duration, rnd, run)
+	if rest := duration - time.Since(began); rest > 0 {
+		time.Sleep(rest) // the load's length: pacing, not synchronization
+	}
+	halt()
+	for _, wait := range waits {
+		wait()
+	}
 }
 
 // newTortureClients returns the delta clients of a torture run: contact

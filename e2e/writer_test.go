@@ -73,6 +73,14 @@ func newWriter(w *workload, n int, seed uint64) *writer {
 
 // run writes until stop is closed or ctx ends.
 func (wr *writer) run(ctx context.Context, stop <-chan struct{}) {
+	// No server up: wait for one.
+	repeat(ctx, stop, wr.rnd, wr.w.pace, 50*time.Millisecond, func() bool { return wr.step(ctx) == unsent })
+}
+
+// repeat runs step until stop is closed or ctx ends, with a random pause
+// of up to pause after each step, or up to failed after one that reports
+// failing.
+func repeat(ctx context.Context, stop <-chan struct{}, rnd *rand.Rand, pause, failed time.Duration, step func() (failing bool)) {
 	for {
 		select {
 		case <-stop:
@@ -81,12 +89,12 @@ func (wr *writer) run(ctx context.Context, stop <-chan struct{}) {
 			return
 		default:
 		}
-		pause := wr.w.pace
-		if wr.step(ctx) == unsent {
-			pause = 50 * time.Millisecond // no server is up: wait for one
+		p := pause
+		if step() {
+			p = failed
 		}
-		if pause > 0 {
-			time.Sleep(time.Duration(wr.rnd.Int64N(int64(pause)))) // pacing the load
+		if p > 0 {
+			time.Sleep(time.Duration(rnd.Int64N(int64(p)))) // pacing the load, not synchronization
 		}
 	}
 }
@@ -159,7 +167,13 @@ func (wr *writer) step(ctx context.Context) outcome {
 func (wr *writer) send(ctx context.Context, method, path string, body any, hdr ...string) (reply, outcome) {
 	began := time.Now()
 	r, err := wr.w.api.do(ctx, method, path, body, hdr...)
-	wr.w.ledger.took(time.Since(began), r)
+	return classify(wr.w.ledger, began, r, err)
+}
+
+// classify records how long a write exchange that began at began took and
+// tells its outcome from the answer; a 5xx is an anomaly.
+func classify(l *ledger, began time.Time, r reply, err error) (reply, outcome) {
+	l.took(time.Since(began), r)
 	switch {
 	case errors.Is(err, errNoServer):
 		return r, unsent
@@ -167,7 +181,7 @@ func (wr *writer) send(ctx context.Context, method, path string, body any, hdr .
 		r.status, r.body = 0, []byte("transport error: "+err.Error())
 		return r, unknown
 	case r.status >= 500:
-		wr.w.ledger.anomaly("a %d answer to a write (its outcome is unknown):\n%s", r.status, r)
+		l.anomaly("a %d answer to a write (its outcome is unknown):\n%s", r.status, r)
 		return r, unknown
 	case r.status >= 400:
 		return r, rejected
@@ -226,8 +240,12 @@ func (wr *writer) anyContact(movable bool) string {
 }
 
 // contactsPath returns the contact collection path of a folder.
-func (wr *writer) contactsPath(folder string) string {
-	if folder == wr.w.stable[0] {
+func (wr *writer) contactsPath(folder string) string { return contactsPath(wr.w.stable[0], folder) }
+
+// contactsPath returns the contact collection path of a folder of the
+// mailbox whose default folder is root.
+func contactsPath(root, folder string) string {
+	if folder == root {
 		return "/me/contacts"
 	}
 	return "/me/contactFolders/" + folder + "/contacts"

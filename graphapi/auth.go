@@ -57,7 +57,7 @@ func forbidden(f family) error {
 
 // invalidUser is Outlook's error for a user that does not exist.
 func invalidUser(x string) error {
-	return contactgraph.Errorf(contactgraph.EUserNotFound, "The requested user '%s' is invalid.", x)
+	return contactgraph.About(contactgraph.EUserNotFound, x)
 }
 
 // openMailbox resolves the mailbox of an Outlook route into c.mb and, when
@@ -114,7 +114,7 @@ func (s *Server) checkFolderChain(r *http.Request, c *call) error {
 			return err
 		}
 		if i > 0 && f.ParentID != ids[i-1] {
-			return contactgraph.Errorf(contactgraph.ENotFound, "The specified folder was not found in the store.")
+			return contactgraph.ErrNotFound
 		}
 		if i == len(ids)-1 {
 			c.folder = f

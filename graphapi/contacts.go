@@ -68,7 +68,7 @@ func (s *Server) contactInScope(r *http.Request, c *call) (*contactgraph.Contact
 		return nil, err
 	}
 	if len(c.t.folders) > 0 && ct.FolderID != c.folderID() {
-		return nil, contactgraph.Errorf(contactgraph.ENotFound, "The specified contact was not found in the store.")
+		return nil, contactgraph.ErrNotFound
 	}
 	return ct, nil
 }

@@ -18,11 +18,11 @@ import (
 func startSender(t *testing.T, e *env) *notify.Sender {
 	s := &notify.Sender{Store: e.store, Owner: "test", Client: (&notify.Guard{AllowPrivate: true}).Client(3 * time.Second),
 		Poll: 50 * time.Millisecond, Logf: t.Logf}
-	e.db.Wake = s.Wake
+	e.db.SetWake(s.Wake)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); s.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done; e.db.Wake = nil })
+	t.Cleanup(func() { cancel(); <-done; e.db.SetWake(nil) })
 	return s
 }
 

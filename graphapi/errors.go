@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -155,6 +156,19 @@ var errorTable = map[contactgraph.Code][2]graphCode{
 		{415, "Request_UnsupportedMediaType", "The Content-Encoding of the request is not supported."}},
 }
 
+// aboutTable words, per (code, family), an error that carries a subject
+// and no message: a format with one %s, the subject. A code or family
+// missing here uses the error table's message.
+var aboutTable = map[contactgraph.Code][2]string{
+	// code:                  {Outlook, Directory}
+	contactgraph.ENotFound: {"",
+		"Resource '%s' does not exist or one of its queried reference-property objects are not present."},
+	contactgraph.EUserNotFound: {"The requested user '%s' is invalid.",
+		"Resource '%s' does not exist or one of its queried reference-property objects are not present."},
+	contactgraph.EConflict:     {"", "Another object with the same value for property %s already exists."},
+	contactgraph.EFolderExists: {"A folder with the specified name '%s' already exists.", "A folder with the specified name '%s' already exists."},
+}
+
 // retryAfterer is implemented by errors that know when a throttled or
 // unavailable client may retry.
 type retryAfterer interface {
@@ -175,8 +189,13 @@ func lookupError(err error, f family) (graphCode, string) {
 	gc := row[f]
 	msg := gc.message
 	var e *contactgraph.Error
-	if code != contactgraph.EInternal && errors.As(err, &e) && e.Message != "" {
-		msg = e.Message
+	if code != contactgraph.EInternal && errors.As(err, &e) {
+		switch {
+		case e.Message != "":
+			msg = e.Message
+		case e.Subject != "" && aboutTable[code][f] != "":
+			msg = fmt.Sprintf(aboutTable[code][f], e.Subject)
+		}
 	}
 	return gc, msg
 }

@@ -134,6 +134,7 @@ var kindNames = map[kind]string{
 	kSubscriptions:           "subscriptions",
 	kSubscription:            "subscription",
 	kSubscriptionReauthorize: "subscription.reauthorize",
+	kSubscriptionDeliveries:  "subscription.deliveries",
 	kBatch:                   "batch",
 }
 

@@ -27,7 +27,7 @@ var (
 func validOrgID(s string) bool { return contactgraph.IsGUID(s) }
 
 func orgNotFound(id string) error {
-	return contactgraph.Errorf(contactgraph.ENotFound, "Resource '%s' does not exist or one of its queried reference-property objects are not present.", id)
+	return contactgraph.About(contactgraph.ENotFound, id)
 }
 
 // renderOrg appends an org contact: its full document (every property,

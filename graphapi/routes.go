@@ -34,6 +34,7 @@ const (
 	kSubscriptions                           // /subscriptions
 	kSubscription                            // /subscriptions/{id}
 	kSubscriptionReauthorize                 // /subscriptions/{id}/reauthorize
+	kSubscriptionDeliveries                  // /subscriptions/{id}/deliveries (an extension)
 	kBatch                                   // /$batch
 	kContactPhoto                            // {contact}/photo: the photo's metadata
 	kContactPhotoValue                       // {contact}/photo/$value: its bytes
@@ -156,6 +157,7 @@ var routes = []route{
 	{kSubscription, http.MethodPatch, permAny, optsNone, (*Server).updateSubscription},
 	{kSubscription, http.MethodDelete, permAny, optsNone, (*Server).deleteSubscription},
 	{kSubscriptionReauthorize, http.MethodPost, permAny, optsNone, (*Server).reauthorizeSubscription},
+	{kSubscriptionDeliveries, http.MethodGet, permAny, optsNone, (*Server).listSubscriptionDeliveries},
 
 	// Each inner request of a batch goes through this table on its own (batch.go).
 	{kBatch, http.MethodPost, permAny, optsNone, (*Server).serveBatch},
@@ -174,7 +176,7 @@ func (k kind) family() family {
 // subscription reports whether k is a /subscriptions shape: Outlook's
 // error codes, but no mailbox in the path.
 func (k kind) subscription() bool {
-	return k == kSubscriptions || k == kSubscription || k == kSubscriptionReauthorize
+	return k == kSubscriptions || k == kSubscription || k == kSubscriptionReauthorize || k == kSubscriptionDeliveries
 }
 
 // ownScope reports whether the handler of k, not the router, scopes what
@@ -392,6 +394,8 @@ func parseSubscriptions(t target, segs []string) (target, error) {
 		t.kind, t.item = kSubscription, segs[0]
 	case len(segs) == 2 && (is(segs[1], "reauthorize") || is(segs[1], "microsoft.graph.reauthorize")):
 		t.kind, t.item = kSubscriptionReauthorize, segs[0]
+	case len(segs) == 2 && is(segs[1], "deliveries"):
+		t.kind, t.item = kSubscriptionDeliveries, segs[0]
 	default:
 		return t, noSegment(segs[len(segs)-1])
 	}
@@ -510,7 +514,7 @@ func parseCollection(t target, segs []string, list, item, delta, count kind) (ta
 func (t target) checkIDs() error {
 	if t.user != "" && !contactgraph.IsGUID(t.user) && !validUPN(t.user) {
 		if t.kind == kUser {
-			return contactgraph.Errorf(contactgraph.ENotFound, "Resource '%s' does not exist or one of its queried reference-property objects are not present.", t.user)
+			return contactgraph.About(contactgraph.ENotFound, t.user)
 		}
 		return invalidUser(t.user)
 	}

@@ -71,6 +71,10 @@ type Config struct {
 	// queues delivery faults: the Faults of this process's notification
 	// senders. Nil refuses those controls.
 	Deliveries *notify.Faults
+	// DeliveryLog, when set, is the log of this process's notification
+	// senders that GET /subscriptions/{id}/deliveries reads. Nil answers
+	// an empty list.
+	DeliveryLog *notify.DeliveryLog
 	// Emulator turns on the emulator controls under /emulator (see emulator.go).
 	// It also allows http notification URLs and receivers on loopback and
 	// private addresses, as a local emulator needs.

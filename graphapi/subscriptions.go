@@ -67,7 +67,7 @@ func invalidRequest(format string, args ...any) error {
 func subscriptionErr(err error) error {
 	switch contactgraph.ErrorCode(err) {
 	case contactgraph.ENotFound:
-		return contactgraph.Errorf(eSubscriptionNotFound, "The object was not found.")
+		return &contactgraph.Error{Code: eSubscriptionNotFound}
 	case contactgraph.EInvalid:
 		return invalidRequest("%s", contactgraph.ErrorMessage(err))
 	}
@@ -657,4 +657,30 @@ func renderSubscription(b *bytes.Buffer, ctxURL string, sub contactgraph.Subscri
 	}
 	b.Truncate(b.Len() - 1) // Encode's newline
 	return nil
+}
+
+// listSubscriptionDeliveries serves GET /subscriptions/{id}/deliveries, an
+// extension: the latest attempts of this process's senders to deliver the
+// subscription's notifications, newest first (status delivered, failed or
+// dropped, the attempt number, the error), so that a client can see why its
+// receiver gets nothing.
+func (s *Server) listSubscriptionDeliveries(w http.ResponseWriter, r *http.Request, c *call) {
+	sub, err := s.ownSubscription(r, c.p, c.t.item)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ds := s.cfg.DeliveryLog.Deliveries(sub.ID) // nil-safe
+	if ds == nil {
+		ds = []notify.Delivery{}
+	}
+	body, err := json.Marshal(struct {
+		Context string            `json:"@odata.context"`
+		Value   []notify.Delivery `json:"value"`
+	}{s.contextURL(r, "subscriptions('"+sub.ID+"')/deliveries"), ds})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, body)
 }

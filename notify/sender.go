@@ -52,6 +52,8 @@ type Sender struct {
 	SweepEvery time.Duration
 	// Faults, when set, injects delivery faults (the emulator); nil for none.
 	Faults *Faults
+	// Log, when set, keeps the latest deliveries of each subscription.
+	Log *DeliveryLog
 	// Logf, when set, receives one line per failed delivery.
 	Logf func(format string, args ...any)
 	// ResourceData renders the object of a rich notification, as
@@ -205,9 +207,11 @@ func (s *Sender) deliver(ctx context.Context, d delivery) error {
 	if d.url == "" || d.ns[0].Subscription.ID == "" {
 		return s.Store.AckNotifications(ctx, s.Owner, keys(d.ns))
 	}
+	start := s.now()
 	err := s.post(ctx, d)
 	now := s.now()
 	if err == nil {
+		s.Log.recordAll(d, start, now.Sub(start), "delivered", nil)
 		s.Stats.Delivered.Add(int64(len(d.ns)))
 		for _, n := range d.ns {
 			s.Stats.LatencyMillis.Add(now.Sub(n.Recorded).Milliseconds())
@@ -227,6 +231,11 @@ func (s *Sender) deliver(ctx context.Context, d delivery) error {
 			retry = append(retry, n)
 		}
 	}
+	status := "failed"
+	if len(retry) == 0 {
+		status = "dropped"
+	}
+	s.Log.recordAll(d, start, now.Sub(start), status, err)
 	if len(drop) > 0 {
 		s.Stats.Dropped.Add(int64(len(drop)))
 		if err := s.Store.DropNotifications(ctx, s.Owner, keys(drop), now); err != nil {

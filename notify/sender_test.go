@@ -255,7 +255,7 @@ func TestWakeRunsAtOnce(t *testing.T) {
 	f.subscribe(t, "sub-1", rcv.srv.URL, "")
 	s := f.sender("a")
 	s.Poll = time.Hour // only a wake-up can deliver in time
-	f.store.Wake = s.Wake
+	f.store.SetWake(s.Wake)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- s.Run(ctx) }()

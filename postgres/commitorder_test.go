@@ -81,7 +81,7 @@ func TestCommitOrder(t *testing.T) {
 			t.Fatalf("naive reader saw %v then %v, want [B] then nothing", got.during, got.after)
 		}
 		var committed int
-		if err := e.db.Read.QueryRowContext(context.Background(), `SELECT count(*) FROM naive_feed WHERE item = 'A'`).Scan(&committed); err != nil || committed != 1 {
+		if err := e.db.SQL().QueryRowContext(context.Background(), `SELECT count(*) FROM naive_feed WHERE item = 'A'`).Scan(&committed); err != nil || committed != 1 {
 			t.Fatalf("A committed %d times (%v), want once", committed, err)
 		}
 		t.Log("the naive feed committed A behind the reader's cursor: the reader never sees it")
@@ -89,7 +89,6 @@ func TestCommitOrder(t *testing.T) {
 	t.Run("store keeps A", func(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, nil)
-		installHolds(e.db)
 		f := &storeFeed{db: e.db, mb: mailbox(t, e.db, "alice@contoso.com")}
 		got := interleave(t, e, f)
 		if !got.bWaited {
@@ -109,7 +108,6 @@ func TestCommitOrder(t *testing.T) {
 func TestMailboxesDoNotWait(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
-	installHolds(e.db)
 	alice := &storeFeed{db: e.db, mb: mailbox(t, e.db, "alice@contoso.com")}
 	bob := &storeFeed{db: e.db, mb: mailbox(t, e.db, "bob@contoso.com")}
 	h := newHold()
@@ -132,7 +130,7 @@ type naiveFeed struct{ e *env }
 
 func newNaiveFeed(t *testing.T, e *env) *naiveFeed {
 	t.Helper()
-	if _, err := e.db.Write.ExecContext(context.Background(),
+	if _, err := e.db.SQL().ExecContext(context.Background(),
 		`CREATE SEQUENCE naive_seq; CREATE TABLE naive_feed (seq BIGINT PRIMARY KEY, item TEXT NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +138,7 @@ func newNaiveFeed(t *testing.T, e *env) *naiveFeed {
 }
 
 func (f *naiveFeed) write(ctx context.Context, item string) error {
-	tx, err := f.e.db.Write.BeginTx(ctx, nil)
+	tx, err := f.e.db.SQL().BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -153,7 +151,7 @@ func (f *naiveFeed) write(ctx context.Context, item string) error {
 }
 
 func (f *naiveFeed) read(ctx context.Context, cursor int64) ([]string, int64, error) {
-	rows, err := f.e.db.Read.QueryContext(ctx, `SELECT seq, item FROM naive_feed WHERE seq > $1 ORDER BY seq`, cursor)
+	rows, err := f.e.db.SQL().QueryContext(ctx, `SELECT seq, item FROM naive_feed WHERE seq > $1 ORDER BY seq`, cursor)
 	if err != nil {
 		return nil, cursor, err
 	}
@@ -176,7 +174,7 @@ type storeFeed struct {
 	mb contactgraph.Mailbox
 }
 
-// write creates a contact; the store stops at a hold in ctx (see installHolds).
+// write creates a contact; the store stops at a hold in ctx (see beforeCommit).
 func (f *storeFeed) write(ctx context.Context, item string) error {
 	in, err := contactgraph.ParseContactInput([]byte(fmt.Sprintf(`{"givenName":%q}`, item)))
 	if err != nil {

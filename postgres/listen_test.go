@@ -69,18 +69,10 @@ func (l *listener) quiet(t *testing.T, d time.Duration, what string) {
 	}
 }
 
+// cancelKey carries a cancel function that the store calls just before
+// commit (beforeCommit): the transaction, with its outbox rows and its
+// NOTIFY, is then rolled back by database/sql.
 type cancelKey struct{}
-
-// cancelBeforeCommit makes db's writes whose context carries a cancel
-// function call it just before commit: the transaction, with its outbox
-// rows and its NOTIFY, is then rolled back by database/sql.
-func cancelBeforeCommit(db *postgres.DB) {
-	db.BeforeCommit = func(ctx context.Context) {
-		if cancel, ok := ctx.Value(cancelKey{}).(context.CancelFunc); ok {
-			cancel()
-		}
-	}
-}
 
 func subscribe(t *testing.T, s contactgraph.Store, id string, mb contactgraph.Mailbox) {
 	t.Helper()
@@ -109,7 +101,6 @@ func createContact(ctx context.Context, t *testing.T, s contactgraph.Store, mb c
 func TestListenWakesEveryReplica(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
-	cancelBeforeCommit(e.db)
 	l := newListener().start(t, e.open(t, nil))
 	l.wait(t, "the listener's connection")
 	ctx := context.Background()
@@ -165,7 +156,7 @@ func TestListenReconnects(t *testing.T) {
 	l.wait(t, "the listener's connection")
 
 	var killed int
-	err = e.db.Write.QueryRowContext(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+	err = e.db.SQL().QueryRowContext(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 		WHERE application_name = $1 AND query LIKE 'LISTEN%'`, e.schema).Scan(&killed)
 	if err != nil || killed != 1 {
 		t.Fatalf("terminated %d listening sessions (%v), want 1", killed, err)

@@ -31,7 +31,7 @@ func TestMigrateConcurrently(t *testing.T) {
 		c.wait(t, "Open")
 		t.Cleanup(func() { dbs[i].Close() })
 	}
-	rows, err := dbs[0].Read.QueryContext(context.Background(), `SELECT version FROM schema_migrations ORDER BY version`)
+	rows, err := dbs[0].SQL().QueryContext(context.Background(), `SELECT version FROM schema_migrations ORDER BY version`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestMigrateConcurrently(t *testing.T) {
 	}
 	defer again.Close()
 	var n int
-	if err := again.Read.QueryRowContext(context.Background(), `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != len(sqlstore.Schema) {
+	if err := again.SQL().QueryRowContext(context.Background(), `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != len(sqlstore.Schema) {
 		t.Fatalf("after reopening: %d migrations recorded (%v)", n, err)
 	}
 }
@@ -78,7 +78,7 @@ func TestMigrateConcurrently(t *testing.T) {
 func TestMigrateRefusesNewerSchema(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
-	if _, err := e.db.Write.ExecContext(context.Background(), `INSERT INTO schema_migrations (version) VALUES ($1)`, len(sqlstore.Schema)+1); err != nil {
+	if _, err := e.db.SQL().ExecContext(context.Background(), `INSERT INTO schema_migrations (version) VALUES ($1)`, len(sqlstore.Schema)+1); err != nil {
 		t.Fatal(err)
 	}
 	db, err := postgres.Open(context.Background(), e.dsn, postgres.Options{Schema: e.schema})
@@ -98,5 +98,5 @@ func userN(i int) contactgraph.User {
 func TestEmailBackfill(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, storetest.NewClock())
-	storetest.EmailBackfill(t, e.db, e.db.Write, sqlstore.EngineSchema[sqlstore.EmailIndexMigration][sqlstore.Postgres])
+	storetest.EmailBackfill(t, e.db, e.db.SQL(), sqlstore.EngineSchema[sqlstore.EmailIndexMigration][sqlstore.Postgres])
 }

@@ -29,7 +29,7 @@ func TestTimeoutSessionSettings(t *testing.T) {
 	ctx := context.Background()
 	show := func(db *postgres.DB, name string) string {
 		var v string
-		if err := db.Read.QueryRowContext(ctx, `SELECT current_setting($1)`, name).Scan(&v); err != nil {
+		if err := db.SQL().QueryRowContext(ctx, `SELECT current_setting($1)`, name).Scan(&v); err != nil {
 			t.Fatal(err)
 		}
 		return v

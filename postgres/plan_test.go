@@ -31,7 +31,7 @@ func TestEmailFilterUsesIndex(t *testing.T) {
 	if _, err := db.ImportContacts(ctx, mb, mb.RootID, in); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Write.ExecContext(ctx, `ANALYZE contacts; ANALYZE contact_emails`); err != nil {
+	if _, err := db.SQL().ExecContext(ctx, `ANALYZE contacts; ANALYZE contact_emails`); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []string{
@@ -73,7 +73,7 @@ func TestExtendedPropertyFilterUsesIndex(t *testing.T) {
 	if _, err := db.ImportContacts(ctx, mb, mb.RootID, in); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Write.ExecContext(ctx, `ANALYZE contacts; ANALYZE contact_ext_props; ANALYZE contact_emails`); err != nil {
+	if _, err := db.SQL().ExecContext(ctx, `ANALYZE contacts; ANALYZE contact_ext_props; ANALYZE contact_emails`); err != nil {
 		t.Fatal(err)
 	}
 	ep := "singleValueExtendedProperties/any(ep: ep/id eq '" + id + "' and ep/value eq 'SRC-7')"
@@ -106,7 +106,7 @@ func filterPlan(t *testing.T, db *postgres.DB, mb contactgraph.Mailbox, f string
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := db.Read.QueryContext(context.Background(), "EXPLAIN "+q, args...)
+	rows, err := db.SQL().QueryContext(context.Background(), "EXPLAIN "+q, args...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,16 +45,25 @@ type Options struct {
 	// contactgraph process ever started on it) with an error wrapping
 	// fs.ErrNotExist, instead of creating them.
 	MustExist bool
+	// BeforeCommit, when set, is called inside each write transaction
+	// just before it commits, with the caller's context. Test seam only
+	// (see sqlstore.Store.BeforeCommit).
+	BeforeCommit func(ctx context.Context)
 }
 
 // DB is a contactgraph store on a PostgreSQL database. It is safe for
 // concurrent use, also by several processes on the same database.
 type DB struct {
-	*sqlstore.Store
+	engine
+	store  *sqlstore.Store
 	pool   *pgxpool.Pool
 	schema string // Options.Schema: the payload of this store's wake-ups
 	logf   func(format string, args ...any)
 }
+
+// engine is what a DB serves of the shared engine (sqlstore.Served);
+// the engine's knobs stay unexported: Options sets what may be set.
+type engine = sqlstore.Served
 
 var _ contactgraph.Store = (*DB)(nil)
 
@@ -103,12 +112,25 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	s.Timeout = opts.Timeout
 	s.ReadIsolation = sql.LevelRepeatableRead
 	s.WakeQuery, s.WakeArgs = wakeQuery, []any{opts.Schema}
-	return &DB{Store: s, pool: pool, schema: opts.Schema, logf: opts.Logf}, nil
+	s.BeforeCommit = opts.BeforeCommit
+	return &DB{engine: s, store: s, pool: pool, schema: opts.Schema, logf: opts.Logf}, nil
 }
+
+// SetWake makes fn run after each write transaction that recorded
+// notifications commits: it wakes this process's senders (the other
+// replicas hear of it through Listen). Set it before serving.
+func (db *DB) SetWake(fn func()) { db.store.Wake = fn }
+
+// Pools returns the store's database/sql pool, for its metrics.
+func (db *DB) Pools() map[string]*sql.DB { return db.store.Pools() }
+
+// SQL returns the store's database/sql handle, for tools and tests that
+// run statements of their own on the store's database and schema.
+func (db *DB) SQL() *sql.DB { return db.store.Write }
 
 // Close closes the store and its connections.
 func (db *DB) Close() error {
-	err := db.Store.Close()
+	err := db.store.Close()
 	db.pool.Close()
 	return err
 }

@@ -89,7 +89,7 @@ func newEnv(t testing.TB, clock *storetest.Clock) *env {
 // open opens another store (a replica) on the env's schema.
 func (e *env) open(t testing.TB, clock *storetest.Clock) *postgres.DB {
 	t.Helper()
-	opts := postgres.Options{Schema: e.schema}
+	opts := postgres.Options{Schema: e.schema, BeforeCommit: beforeCommit}
 	if clock != nil {
 		opts.Now = clock.Now
 	}
@@ -105,7 +105,7 @@ func (e *env) open(t testing.TB, clock *storetest.Clock) *postgres.DB {
 func (e *env) lockWaiters(t *testing.T) int {
 	t.Helper()
 	var n int
-	err := e.db.Read.QueryRowContext(context.Background(),
+	err := e.db.SQL().QueryRowContext(context.Background(),
 		`SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, e.schema).Scan(&n)
 	if err != nil {
 		t.Fatal(err)
@@ -195,10 +195,15 @@ func (h *hold) stop() {
 	<-h.release
 }
 
-// installHolds makes db's write transactions stop at the hold their
-// context carries, through the engine's test-only BeforeCommit seam.
-func installHolds(db *postgres.DB) {
-	db.BeforeCommit = func(ctx context.Context) { holdOf(ctx).stop() }
+// beforeCommit is every test store's BeforeCommit seam: a write whose
+// context carries a hold stops at it, holding its transaction open, and
+// one whose context carries a cancel function (cancelKey) calls it, so
+// that database/sql rolls the transaction back. Other writes pass.
+func beforeCommit(ctx context.Context) {
+	holdOf(ctx).stop()
+	if cancel, ok := ctx.Value(cancelKey{}).(context.CancelFunc); ok {
+		cancel()
+	}
 }
 
 // waitHeld waits until the write c, carrying h, is held open.
@@ -240,7 +245,7 @@ func TestPartsDeleted(t *testing.T) {
 	e := newEnv(t, nil)
 	storetest.CheckPartsDeleted(t, e.db, func() int {
 		var n int
-		err := e.db.Read.QueryRowContext(context.Background(),
+		err := e.db.SQL().QueryRowContext(context.Background(),
 			`SELECT (SELECT COUNT(*) FROM contact_photos) + (SELECT COUNT(*) FROM contact_extensions) + (SELECT COUNT(*) FROM contact_ext_props)`).Scan(&n)
 		if err != nil {
 			t.Fatal(err)

@@ -19,7 +19,6 @@ import (
 func TestDeleteFolderSeesConcurrentChild(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
-	installHolds(e.db)
 	ctx := context.Background()
 	mb := mailbox(t, e.db, "alice@contoso.com")
 	f, err := e.db.CreateFolder(ctx, mb, "", contactgraph.FolderInput{DisplayName: ptr("F")})
@@ -55,7 +54,6 @@ func TestDeleteFolderSeesConcurrentChild(t *testing.T) {
 func TestMailboxRootCreatedOnce(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
-	installHolds(e.db)
 	ctx := context.Background()
 	u, err := e.db.CreateUser(ctx, tenant, contactgraph.User{UPN: "dan@contoso.com"})
 	if err != nil {
@@ -78,7 +76,7 @@ func TestMailboxRootCreatedOnce(t *testing.T) {
 		t.Fatalf("default folders %s and %s handed out, %s kept", first.RootID, second.RootID, now.RootID)
 	}
 	var roots int
-	if err := e.db.Read.QueryRowContext(ctx, `SELECT count(*) FROM folders WHERE user_id = $1 AND parent_id = ''`, u.ID).Scan(&roots); err != nil || roots != 1 {
+	if err := e.db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM folders WHERE user_id = $1 AND parent_id = ''`, u.ID).Scan(&roots); err != nil || roots != 1 {
 		t.Fatalf("%d default folders (%v), want 1", roots, err)
 	}
 }
@@ -110,7 +108,7 @@ func TestDeltaPageReadsOneSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The pruner locks the change log, so the page stops just before it.
-	pruner, err := e.db.Write.BeginTx(ctx, nil)
+	pruner, err := e.db.SQL().BeginTx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

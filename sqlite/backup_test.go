@@ -108,7 +108,7 @@ func TestBackupOnline(t *testing.T) {
 		t.Fatalf("the copy: %d contacts, %d in a first round; want the same, between %d (acknowledged before) and %d (by its end)", count, len(page.Changes), len(before), during)
 	}
 	var check string
-	if err := cp.Read.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
+	if err := cp.SQL().QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
 		t.Fatalf("integrity_check of the copy: %q %v", check, err)
 	}
 	t.Logf("backup of a database under 4 writers took %v: %d contacts in the copy, %d acknowledged before it started, %d by its end", took.Round(time.Millisecond), count, len(before), during)

@@ -124,7 +124,7 @@ func TestDiskFull(t *testing.T) {
 		t.Fatalf("a first round has %d contacts at position %d, want %d at %d", items, got, n+acked+1, pos+int64(acked)+1)
 	}
 	var check string
-	if err := db.Read.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
+	if err := db.SQL().QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
 		t.Fatalf("integrity_check: %q %v", check, err)
 	}
 	t.Logf("disk full: %d of %d concurrent writes failed with EUnavailable (SQLITE_FULL), none left a trace; the first write after freeing space took %v", writers-acked, writers, took.Round(10*time.Microsecond))

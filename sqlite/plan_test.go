@@ -111,7 +111,7 @@ func filterPlan(t *testing.T, db *sqlite.DB, mb contactgraph.Mailbox, f string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return strings.Join(explain(t, db.Read, q, args...), "\n")
+	return strings.Join(explain(t, db.SQL(), q, args...), "\n")
 }
 
 // explain returns the detail column of EXPLAIN QUERY PLAN for query.

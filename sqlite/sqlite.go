@@ -46,9 +46,27 @@ const cacheKiB = 8 << 10
 
 // DB is a contactgraph store on one SQLite file.
 type DB struct {
-	*sqlstore.Store
-	Path string
+	engine
+	store *sqlstore.Store
+	Path  string
 }
+
+// engine is what a DB serves of the shared engine (sqlstore.Served);
+// the engine's knobs stay unexported: Options sets what may be set.
+type engine = sqlstore.Served
+
+// SetWake makes fn run after each write transaction that recorded
+// notifications commits: it wakes the process's senders. Set it before
+// serving.
+func (db *DB) SetWake(fn func()) { db.store.Wake = fn }
+
+// Pools returns the store's database/sql pools (the writer and the
+// readers), for their metrics.
+func (db *DB) Pools() map[string]*sql.DB { return db.store.Pools() }
+
+// SQL returns the store's writer connection, for tools and tests that run
+// statements of their own on the file.
+func (db *DB) SQL() *sql.DB { return db.store.Write }
 
 var _ contactgraph.Store = (*DB)(nil)
 
@@ -104,7 +122,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	st := sqlstore.New(write, read, dialect{}, opts.Now)
 	st.Timeout = opts.Timeout
 	st.GroupCommit() // one writer connection: concurrent writes share commits
-	return &DB{Store: st, Path: path}, nil
+	return &DB{engine: st, store: st, Path: path}, nil
 }
 
 // migrate applies the migrations of sqlstore.Schema that the file lacks,

@@ -80,7 +80,7 @@ func TestEnqueueUsesWatchIndex(t *testing.T) {
 // outlives its contact in the file.
 func TestPartsDeleted(t *testing.T) {
 	db := open(t, storetest.NewClock()).(*sqlite.DB)
-	storetest.CheckPartsDeleted(t, db, func() int { return partRows(t, db.Read) })
+	storetest.CheckPartsDeleted(t, db, func() int { return partRows(t, db.SQL()) })
 }
 
 // partRows counts the rows of the part tables.
@@ -99,5 +99,5 @@ func partRows(t *testing.T, db *sql.DB) int {
 // contacts exactly as the write path does.
 func TestEmailBackfill(t *testing.T) {
 	db := open(t, storetest.NewClock()).(*sqlite.DB)
-	storetest.EmailBackfill(t, db, db.Write, sqlstore.EngineSchema[sqlstore.EmailIndexMigration][sqlstore.SQLite])
+	storetest.EmailBackfill(t, db, db.SQL(), sqlstore.EngineSchema[sqlstore.EmailIndexMigration][sqlstore.SQLite])
 }

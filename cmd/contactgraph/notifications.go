@@ -93,7 +93,8 @@ type senderDeps struct {
 	resourceData    func(context.Context, contactgraph.Notification) ([]byte, error)
 	validationToken func(appID, tenantID string, now time.Time) (string, error)
 	faults          *notify.Faults
-	metrics         *ops.Metrics // nil for none
+	log             *notify.DeliveryLog // the deliveries GET /subscriptions/{id}/deliveries shows
+	metrics         *ops.Metrics        // nil for none
 }
 
 // startSender runs the notification sender of this process until ctx
@@ -113,6 +114,7 @@ func startSender(ctx context.Context, store contactgraph.Store, guard *notify.Gu
 		ResourceData:    deps.resourceData,
 		ValidationToken: deps.validationToken,
 		Faults:          deps.faults,
+		Log:             deps.log,
 		Logf: func(format string, args ...any) {
 			logger.Warn(fmt.Sprintf(format, args...))
 		},
@@ -125,9 +127,9 @@ func startSender(ctx context.Context, store contactgraph.Store, guard *notify.Gu
 	var wg sync.WaitGroup
 	switch st := ops.Unwrap(store).(type) {
 	case *sqlite.DB:
-		st.Wake = s.Wake
+		st.SetWake(s.Wake)
 	case *postgres.DB:
-		st.Wake = s.Wake
+		st.SetWake(s.Wake)
 		wg.Go(func() { _ = st.Listen(ctx, s.Wake) })
 	}
 	wg.Go(func() { _ = s.Run(ctx) })

@@ -56,16 +56,31 @@ func (m *Main) seed(ctx context.Context, args []string) error {
 			return err
 		}
 		bar := m.progress("contacts", *contacts)
-		for done := 0; done < *contacts; {
-			n := min(*batch, *contacts-done)
-			in := make([]contactgraph.ContactInput, n)
-			for i := range in {
-				in[i] = gen.Contact()
+		// The next batch is generated while the store imports this one.
+		batches := make(chan []contactgraph.ContactInput, 1)
+		gctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go func() {
+			defer close(batches)
+			for done := 0; done < *contacts; {
+				in := make([]contactgraph.ContactInput, min(*batch, *contacts-done))
+				for i := range in {
+					in[i] = gen.Contact()
+				}
+				select {
+				case batches <- in:
+				case <-gctx.Done():
+					return
+				}
+				done += len(in)
 			}
+		}()
+		done := 0
+		for in := range batches {
 			if _, err := store.ImportContacts(ctx, mb, folderID, in); err != nil {
 				return err
 			}
-			done += n
+			done += len(in)
 			bar(done)
 		}
 		fmt.Fprintf(m.Stdout, "created %d contacts in folder %s of %s (folder id %s)\n", *contacts, folderName(*folder), *user, folderID)

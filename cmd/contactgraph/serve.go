@@ -17,6 +17,7 @@ import (
 	"github.com/contactgraph/contactgraph"
 	"github.com/contactgraph/contactgraph/auth"
 	"github.com/contactgraph/contactgraph/carddav"
+	"github.com/contactgraph/contactgraph/console"
 	"github.com/contactgraph/contactgraph/graphapi"
 	"github.com/contactgraph/contactgraph/httpguard"
 	"github.com/contactgraph/contactgraph/notify"
@@ -215,6 +216,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	authn = auth.NewCache(authn, 0, nil) // a token is verified once, then remembered until its exp
 	guard := &notify.Guard{AllowPrivate: cfg.Emulator, Allow: cfg.allow}
 	var faults *notify.Faults
+	deliveries := &notify.DeliveryLog{}
 	if cfg.Emulator {
 		faults = &notify.Faults{}
 	}
@@ -249,6 +251,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		RichSubscriptionLifetime: cfg.Notify.RichLifetime,
 		JWKS:                     jwks,
 		Deliveries:               faults,
+		DeliveryLog:              deliveries,
 	})
 	if err != nil {
 		return err
@@ -260,7 +263,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	scheme := "http"
 	srv := &http.Server{
-		Handler:           httpguard.Handler(o.handler(dav.Wrap(api))), // CardDAV under /dav/ and /.well-known/carddav; serve_net.go
+		// The console under /console, CardDAV under /dav/ and /.well-known/carddav; serve_net.go
+		Handler:           httpguard.Handler(o.handler(console.Mount(dav.Wrap(api), console.Options{Emulator: cfg.Emulator}))),
 		ConnContext:       httpguard.ConnContext,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
@@ -289,6 +293,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		ln.Close()
 		return err
 	}
+	consoleToken, consolePerms, err := mintConsoleToken(issuer, cfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	metricsURL, stopMetrics, err := o.listen(logger)
 	if err != nil {
 		ln.Close()
@@ -305,6 +314,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		fmt.Fprintf(m.Stdout, "metrics: %s\n", metricsURL)
 	}
 	fmt.Fprintf(m.Stdout, "token (user %s in tenant %s, Contacts.ReadWrite, valid 24h):\n%s\n", cfg.DemoUser, cfg.DemoTenant, token)
+	fmt.Fprintf(m.Stdout, "console (user %s, %s, valid 24h):\n%s%s/#token=%s\n", cfg.DemoUser, strings.Join(consolePerms, " "),
+		strings.TrimSuffix(base, "/v1.0"), console.Prefix, consoleToken)
 	fmt.Fprintf(m.Stdout, "try:\ncurl %s-H 'Authorization: Bearer %s' %s/me/contacts\n", curlTLS, token, base)
 	if m.Ready != nil {
 		m.Ready(base)
@@ -313,7 +324,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	go m.pruneLoop(ctx, store, cfg, logger)
 	sendCtx, stopSending := context.WithCancel(context.WithoutCancel(ctx))
 	senderDone := startSender(sendCtx, store, guard, cfg.Notify,
-		senderDeps{resourceData: api.ResourceData, validationToken: issuer.ValidationToken, faults: faults, metrics: o.metrics}, logger)
+		senderDeps{resourceData: api.ResourceData, validationToken: issuer.ValidationToken, faults: faults, log: deliveries, metrics: o.metrics}, logger)
 	defer func() { stopSending(); senderDone() }()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -332,6 +343,18 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	return nil
+}
+
+// mintConsoleToken mints the token of the console link serve prints: the
+// demo user with what the console's views use (contacts, the directory's
+// org contacts and users, and the emulator controls when they are on).
+func mintConsoleToken(issuer *auth.Local, cfg serveConfig) (string, []string, error) {
+	perms := []string{contactgraph.PermContactsReadWrite, contactgraph.PermDirectoryReadWrite, contactgraph.PermUserReadSelf}
+	if cfg.Emulator {
+		perms = append(perms, contactgraph.PermEmulatorControl)
+	}
+	tok, err := issuer.Mint(auth.MintOptions{TenantName: cfg.DemoTenant, UPN: cfg.DemoUser, Scopes: perms, TTL: 24 * time.Hour})
+	return tok, perms, err
 }
 
 // pruneLoop removes tombstones older than the retention period.

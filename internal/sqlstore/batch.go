@@ -146,6 +146,7 @@ func (b *batcher) runTx(batch []*job) (again []*job) {
 	broken := -1 // the job whose failure ended the transaction
 	ctx, cancel := b.s.bound(context.Background())
 	defer cancel()
+	alone := len(batch) == 1 // no savepoint: a failure rolls the transaction back
 	err := b.s.runTx(ctx, b.s.writeStmts, false, func(tx *conn) error {
 		for i, j := range batch {
 			if !j.start() {
@@ -155,9 +156,12 @@ func (b *batcher) runTx(batch []*job) (again []*job) {
 				errs[i] = err
 				continue
 			}
-			errs[i], ran[i] = b.savepoint(tx, j), true
+			errs[i], ran[i] = b.savepoint(tx, j, alone), true
 			if breaksTx(errs[i]) {
 				broken = i
+				return errs[i]
+			}
+			if alone && errs[i] != nil {
 				return errs[i]
 			}
 		}
@@ -196,19 +200,23 @@ func breaksTx(err error) bool {
 // job fails (or panics: the panic is the job's error, not the server's).
 // The job's statements run under the job's context. A failure that may
 // have ended the transaction (breaksTx) is returned as it is: the caller
-// rolls the whole transaction back.
-func (b *batcher) savepoint(tx *conn, j *job) (err error) {
+// rolls the whole transaction back. A job alone in its transaction runs
+// without a savepoint (two statements fewer per sequential write): the
+// caller rolls the transaction back on any failure.
+func (b *batcher) savepoint(tx *conn, j *job, alone bool) (err error) {
 	ctx, outer := j.ctx, tx.ctx
 	tx.ctx = ctx
 	defer func() { tx.ctx = outer }()
-	if _, err := tx.tx.ExecContext(ctx, "SAVEPOINT job"); err != nil {
-		return fmt.Errorf("savepoint: %w", err)
+	if !alone {
+		if _, err := tx.tx.ExecContext(ctx, "SAVEPOINT job"); err != nil {
+			return fmt.Errorf("savepoint: %w", err)
+		}
 	}
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("write panicked: %v", r)
 		}
-		if breaksTx(err) {
+		if alone || breaksTx(err) {
 			return
 		}
 		if err != nil {

@@ -179,3 +179,36 @@ func TestGroupCommitAbandoned(t *testing.T) {
 	}
 	t.Logf("a write queued behind a stuck one answered EUnavailable after %v (timeout %v)", took.Round(time.Millisecond), s.Timeout)
 }
+
+// TestGroupCommitAlone: a write alone in its transaction runs without a
+// savepoint, and a failure still leaves nothing of it: a domain error
+// after a statement, or a panic, rolls the transaction back; the next
+// write commits.
+func TestGroupCommitAlone(t *testing.T) {
+	s, values := batchStore(t)
+	conflict := contactgraph.Errorf(contactgraph.EConflict, "taken")
+	fails := func(tx *conn) error {
+		if err := insert("half")(tx); err != nil {
+			return err
+		}
+		return conflict
+	}
+	if err := s.write(context.Background(), fails); !errors.Is(err, conflict) {
+		t.Fatalf("a failing write: %v, want its error", err)
+	}
+	panics := func(tx *conn) error {
+		if err := insert("panicked")(tx); err != nil {
+			return err
+		}
+		panic("boom")
+	}
+	if err := s.write(context.Background(), panics); err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("a panicking write: %v, want its panic as the error", err)
+	}
+	if err := s.write(context.Background(), insert("ok")); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(values(), ","); got != "ok" {
+		t.Fatalf("table holds %q, want only the write that succeeded", got)
+	}
+}

@@ -59,7 +59,7 @@ func (s *Store) NamedContact(ctx context.Context, mb contactgraph.Mailbox, folde
 	err := s.queryRow(ctx, s.rq(), `SELECT c.id, `+prefixed("c.", contactCols)+` FROM card_names n JOIN contacts c ON c.id = n.contact_id AND c.folder_id = n.folder_id
 WHERE n.folder_id = ? AND n.name = ? AND n.tenant_id = ? AND n.user_id = ?`, folderID, name, mb.TenantID, mb.UserID).Scan(append([]any{&id}, r.dest()...)...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("card")
+		return nil, contactgraph.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read card: %w", err)
@@ -113,7 +113,7 @@ func (s *Store) ContactsPosition(ctx context.Context, mb contactgraph.Mailbox, f
 		err := s.queryRow(ctx, tx, `SELECT u.rev, u.base, COALESCE((SELECT f.rev FROM floors f WHERE f.scope = ? AND f.kind = ?), 0)
 FROM users u WHERE u.tenant_id = ? AND u.id = ?`, folderID, kindContact, mb.TenantID, mb.UserID).Scan(&rev, &base, &floor)
 		if errors.Is(err, sql.ErrNoRows) {
-			return contactgraph.Errorf(contactgraph.EUserNotFound, "The requested user '%s' is invalid.", mb.UserID)
+			return contactgraph.About(contactgraph.EUserNotFound, mb.UserID)
 		}
 		if err != nil {
 			return fmt.Errorf("read position: %w", err)
@@ -164,7 +164,7 @@ func (s *Store) NamedFolder(ctx context.Context, mb contactgraph.Mailbox, name s
 	err := s.queryRow(ctx, s.rq(), `SELECT folder_id FROM book_names WHERE tenant_id = ? AND user_id = ? AND name = ?`,
 		mb.TenantID, mb.UserID, name).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", notFound("address book")
+		return "", contactgraph.ErrNotFound
 	}
 	if err != nil {
 		return "", fmt.Errorf("read address book name: %w", err)

@@ -39,7 +39,7 @@ func (s *Store) revs(ctx context.Context, tx *conn, mb contactgraph.Mailbox, n i
 	var last int64
 	err := s.queryRow(ctx, tx, `UPDATE users SET rev = rev + ? WHERE tenant_id = ? AND id = ? RETURNING rev`, n, mb.TenantID, mb.UserID).Scan(&last)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, contactgraph.Errorf(contactgraph.EUserNotFound, "The requested user '%s' is invalid.", mb.UserID)
+		return 0, contactgraph.About(contactgraph.EUserNotFound, mb.UserID)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("allocate revision: %w", err)
@@ -89,7 +89,7 @@ func (s *Store) head(ctx context.Context, tx *conn, mb contactgraph.Mailbox, sco
 	err := s.queryRow(ctx, tx, `SELECT u.rev, u.base, COALESCE((SELECT f.rev FROM floors f WHERE f.scope = ? AND f.kind = ?), 0)
 FROM users u WHERE u.tenant_id = ? AND u.id = ?`, scope, kind, mb.TenantID, mb.UserID).Scan(&rev, &base, &floor)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, contactgraph.Errorf(contactgraph.EUserNotFound, "The requested user '%s' is invalid.", mb.UserID)
+		return 0, contactgraph.About(contactgraph.EUserNotFound, mb.UserID)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("read revision: %w", err)

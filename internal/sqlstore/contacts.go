@@ -46,7 +46,7 @@ func (s *Store) contact(ctx context.Context, x *conn, mb contactgraph.Mailbox, i
 	err := s.queryRow(ctx, x, `SELECT `+contactCols+` FROM contacts WHERE id = ? AND tenant_id = ? AND user_id = ?`,
 		id, mb.TenantID, mb.UserID).Scan(r.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("contact")
+		return nil, contactgraph.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read contact: %w", err)
@@ -162,7 +162,7 @@ func (s *Store) UpdateContact(ctx context.Context, mb contactgraph.Mailbox, id s
 				return contactgraph.Errorf(contactgraph.EInvalid, "The property 'parentFolderId' must be a folder id.")
 			}
 			if !contactgraph.ValidID(target) {
-				return contactgraph.Errorf(contactgraph.EMalformedID, "Id is malformed.")
+				return &contactgraph.Error{Code: contactgraph.EMalformedID}
 			}
 			if _, err := s.folder(ctx, tx, mb, target); err != nil {
 				return err
@@ -267,7 +267,7 @@ func checkMatch(c *contactgraph.Contact, ifMatch string) error {
 			return nil
 		}
 	}
-	return contactgraph.Errorf(contactgraph.EPrecondition, "The change key passed in the request does not match the current change key for the item.")
+	return contactgraph.ErrPreconditionFails
 }
 
 func flag(b bool) int {

@@ -16,7 +16,7 @@ func (s *Store) folder(ctx context.Context, x *conn, mb contactgraph.Mailbox, id
 	err := s.queryRow(ctx, x, `SELECT parent_id, display_name, rev FROM folders WHERE id = ? AND tenant_id = ? AND user_id = ?`,
 		id, mb.TenantID, mb.UserID).Scan(&f.ParentID, &f.DisplayName, &f.Rev)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("folder")
+		return nil, contactgraph.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read folder: %w", err)
@@ -59,7 +59,7 @@ func (s *Store) ListFolders(ctx context.Context, mb contactgraph.Mailbox, parent
 }
 
 func folderExists(name string) error {
-	return contactgraph.Errorf(contactgraph.EFolderExists, "A folder with the specified name '%s' already exists.", name)
+	return contactgraph.About(contactgraph.EFolderExists, name)
 }
 
 // CreateFolder implements contactgraph.Store.

@@ -4,13 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/contactgraph/contactgraph"
 )
 
 // ImportContacts implements contactgraph.Store: one transaction, one
 // revision range, cached statements, and no supersede step (every contact
-// is new).
+// is new). The rows are those of PlanImport.
 func (s *Store) ImportContacts(ctx context.Context, mb contactgraph.Mailbox, folderID string, in []contactgraph.ContactInput) (int, error) {
 	if len(in) == 0 {
 		return 0, nil
@@ -27,27 +28,27 @@ func (s *Store) ImportContacts(ctx context.Context, mb contactgraph.Mailbox, fol
 		if err != nil {
 			return err
 		}
-		now := s.Now()
-		for i, x := range in {
-			c := contactgraph.ApplyContact(nil, x, folderID, now)
-			c.Rev = first + int64(i)
-			if _, err := s.exec(ctx, tx, `INSERT INTO contacts (id, tenant_id, user_id, `+contactCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				c.ID, mb.TenantID, mb.UserID, c.FolderID, c.ChangeKey, c.Created.UnixMilli(), c.Modified.UnixMilli(), c.Rev, flag(c.AutoName), string(c.Doc)); err != nil {
+		plan, err := PlanImport(mb, folderID, in, first, s.Now())
+		if err != nil {
+			return err
+		}
+		for i, row := range plan.Contacts {
+			if _, err := s.exec(ctx, tx, `INSERT INTO contacts (id, tenant_id, user_id, `+contactCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, row...); err != nil {
 				return fmt.Errorf("import: %w", err)
 			}
-			if len(x.Extensions) > 0 || len(x.Extended) > 0 {
-				if err := s.writeParts(ctx, tx, mb, c.ID, x); err != nil {
+			if x := in[i]; len(x.Extensions) > 0 || len(x.Extended) > 0 {
+				if err := s.writeParts(ctx, tx, mb, row[0].(string), x); err != nil {
 					return err
 				}
 			}
-			keys, err := inputEmailKeys(x)
-			if err != nil {
-				return err
+		}
+		for _, row := range plan.Emails {
+			if _, err := s.exec(ctx, tx, `INSERT INTO contact_emails (folder_id, address, contact_id) VALUES (?, ?, ?)`, row...); err != nil {
+				return fmt.Errorf("email index: %w", err)
 			}
-			if err := s.indexEmails(ctx, tx, folderID, c.ID, keys); err != nil {
-				return err
-			}
-			if err := log(ctx, tx, folderID, kindContact, c.ID, c.Rev, now.UnixMilli()); err != nil {
+		}
+		for _, row := range plan.Changes {
+			if err := log(ctx, tx, folderID, kindContact, row[3].(string), row[2].(int64), row[5].(int64)); err != nil {
 				return err
 			}
 		}
@@ -57,6 +58,57 @@ func (s *Store) ImportContacts(ctx context.Context, mb contactgraph.Mailbox, fol
 		return 0, err
 	}
 	return len(in), nil
+}
+
+// KindContact is the kind of a contact's rows in changes and subscriptions.
+const KindContact = kindContact
+
+// Import is what an import of new contacts writes: the rows of contacts,
+// contact_emails and changes, each in the column order of ImportColumns.
+// An engine that loads rows in bulk (PostgreSQL's COPY) writes them as
+// they are; the rows of open extensions and extended properties, and
+// notifications, are not in it.
+type Import struct {
+	Contacts, Emails, Changes [][]any
+}
+
+// ImportColumns are the columns of Import's rows, by table.
+var ImportColumns = struct{ Contacts, Emails, Changes []string }{
+	Contacts: []string{"id", "tenant_id", "user_id", "folder_id", "change_key", "created", "modified", "rev", "auto_name", "doc"},
+	Emails:   []string{"folder_id", "address", "contact_id"},
+	Changes:  []string{"scope", "kind", "rev", "object_id", "removed", "at"},
+}
+
+// PlanImport returns the rows of importing in into folderID of mb with the
+// revisions first, first+1, …, at now.
+func PlanImport(mb contactgraph.Mailbox, folderID string, in []contactgraph.ContactInput, first int64, now time.Time) (Import, error) {
+	p := Import{Contacts: make([][]any, len(in)), Changes: make([][]any, len(in))}
+	at := now.UnixMilli()
+	for i, x := range in {
+		c := contactgraph.ApplyContact(nil, x, folderID, now)
+		c.Rev = first + int64(i)
+		p.Contacts[i] = []any{c.ID, mb.TenantID, mb.UserID, c.FolderID, c.ChangeKey, c.Created.UnixMilli(), c.Modified.UnixMilli(), c.Rev, flag(c.AutoName), string(c.Doc)}
+		keys, err := inputEmailKeys(x)
+		if err != nil {
+			return Import{}, err
+		}
+		for _, k := range keys {
+			p.Emails = append(p.Emails, []any{folderID, k, c.ID})
+		}
+		p.Changes[i] = []any{folderID, int64(kindContact), c.Rev, c.ID, int64(live), at}
+	}
+	return p, nil
+}
+
+// Bulk reports whether in can be imported from PlanImport's rows alone:
+// no contact carries open extensions or extended properties.
+func Bulk(in []contactgraph.ContactInput) bool {
+	for _, x := range in {
+		if len(x.Extensions) > 0 || len(x.Extended) > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // ImportOrgContacts implements contactgraph.Store.

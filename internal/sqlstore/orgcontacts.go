@@ -60,7 +60,7 @@ func decodeOrg(o *contactgraph.OrgContact, props, revs string) error {
 }
 
 func orgNotFound(id string) error {
-	return contactgraph.Errorf(contactgraph.ENotFound, "Resource '%s' does not exist or one of its queried reference-property objects are not present.", id)
+	return contactgraph.About(contactgraph.ENotFound, id)
 }
 
 // orgContact reads an org contact: live ones, or soft-deleted ones when deleted is set.

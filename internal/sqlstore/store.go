@@ -101,6 +101,17 @@ type Store struct {
 	batch                 *batcher // group commit, when enabled
 }
 
+// Served is what the public store packages serve of a Store, by
+// embedding it as an interface: the contactgraph.Store methods and the
+// SQL of a list query (their plan tests), not the Store's fields and
+// knobs, which they set from their own options.
+type Served interface {
+	contactgraph.Store
+	QueryContactsSQL(mb contactgraph.Mailbox, folderID string, q contactgraph.ListQuery) (string, []any, error)
+}
+
+var _ Served = (*Store)(nil)
+
 // GroupCommit makes concurrent writes share transactions (see batcher).
 // Only for a database with a single writer connection (SQLite); call it
 // once, before use.
@@ -210,11 +221,6 @@ func (s *Store) query(ctx context.Context, x *conn, query string, args ...any) (
 
 func (s *Store) nowMillis() int64 { return s.Now().UnixMilli() }
 
-// notFound is the error for an object outside the caller's scope.
-func notFound(what string) error {
-	return contactgraph.Errorf(contactgraph.ENotFound, "The specified %s was not found in the store.", what)
-}
-
 // Secret implements contactgraph.Store.
 func (s *Store) Secret(ctx context.Context, name string, gen func() ([]byte, error)) ([]byte, error) {
 	ctx, end := s.op(ctx)
@@ -282,7 +288,7 @@ func (s *Store) DeleteSecret(ctx context.Context, name string) error {
 		return end(fmt.Errorf("delete secret: %w", err))
 	}
 	if n, err := res.RowsAffected(); err == nil && n == 0 {
-		return end(notFound("secret"))
+		return end(contactgraph.ErrNotFound)
 	}
 	return end(nil)
 }

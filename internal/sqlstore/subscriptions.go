@@ -61,7 +61,7 @@ func scanSubscription(row interface{ Scan(...any) error }) (contactgraph.Subscri
 }
 
 func subscriptionNotFound() error {
-	return contactgraph.Errorf(contactgraph.ENotFound, "The object was not found.")
+	return contactgraph.ErrNotFound
 }
 
 // CreateSubscription implements contactgraph.SubscriptionStore. The quota

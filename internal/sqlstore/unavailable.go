@@ -50,6 +50,10 @@ func (s *Store) op(ctx context.Context) (octx context.Context, end func(error) e
 	}
 }
 
+// Classify is classify, for the statements an engine runs on its own
+// driver (postgres's COPY import).
+func (s *Store) Classify(ctx context.Context, err error) error { return s.classify(ctx, err) }
+
 // classify returns err, or for an error that says the database cannot
 // serve now an *contactgraph.Error with code EUnavailable wrapping it. ctx
 // is the caller's context, before the store's bound: when the caller has

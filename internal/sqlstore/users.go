@@ -37,7 +37,7 @@ func (s *Store) CreateUser(ctx context.Context, tenantID string, u contactgraph.
 		_, err = s.exec(ctx, tx, `INSERT INTO users (tenant_id, id, upn, upn_key, display_name, mail, created, rev, base) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			tenantID, u.ID, u.UPN, strings.ToLower(u.UPN), u.DisplayName, u.Mail, u.Created.UnixMilli(), base, base)
 		if s.Dialect.IsUniqueViolation(err) {
-			return contactgraph.Errorf(contactgraph.EConflict, "Another object with the same value for property userPrincipalName already exists.")
+			return contactgraph.About(contactgraph.EConflict, "userPrincipalName")
 		}
 		if err != nil {
 			return fmt.Errorf("create user: %w", err)
@@ -71,7 +71,7 @@ func (s *Store) user(ctx context.Context, tenantID, idOrUPN string) (contactgrap
 		tenantID, strings.ToLower(idOrUPN), strings.ToLower(idOrUPN))
 	u, err := scanUser(row)
 	if errors.Is(err, sql.ErrNoRows) {
-		return u, contactgraph.Errorf(contactgraph.ENotFound, "Resource '%s' does not exist or one of its queried reference-property objects are not present.", idOrUPN)
+		return u, contactgraph.About(contactgraph.ENotFound, idOrUPN)
 	}
 	if err != nil {
 		return u, fmt.Errorf("read user: %w", err)
@@ -109,7 +109,7 @@ func (s *Store) DeleteUser(ctx context.Context, tenantID, id string) error {
 		var rev int64
 		err := s.queryRow(ctx, tx, `SELECT rev FROM users WHERE tenant_id = ? AND id = ?`, tenantID, id).Scan(&rev)
 		if errors.Is(err, sql.ErrNoRows) {
-			return contactgraph.Errorf(contactgraph.ENotFound, "Resource '%s' does not exist or one of its queried reference-property objects are not present.", id)
+			return contactgraph.About(contactgraph.ENotFound, id)
 		}
 		if err != nil {
 			return fmt.Errorf("delete user: %w", err)
@@ -179,7 +179,7 @@ func (s *Store) EnsureMailbox(ctx context.Context, tenantID, userID, upn string)
 		mb.RootID, err = s.ensureRoot(ctx, tx, mb)
 		if contactgraph.ErrorCode(err) == contactgraph.EUserNotFound {
 			// Not inserted, yet no such user: the UPN belongs to another.
-			return contactgraph.Errorf(contactgraph.EConflict, "The user principal name '%s' belongs to another user.", upn)
+			return contactgraph.About(contactgraph.EConflict, "userPrincipalName")
 		}
 		return err
 	})
@@ -191,7 +191,7 @@ func (s *Store) Mailbox(ctx context.Context, tenantID, userID string) (contactgr
 	mb := contactgraph.Mailbox{TenantID: tenantID, UserID: userID}
 	root, err := s.rootOf(ctx, tenantID, userID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return mb, contactgraph.Errorf(contactgraph.EUserNotFound, "The requested user '%s' is invalid.", userID)
+		return mb, contactgraph.About(contactgraph.EUserNotFound, userID)
 	}
 	if err != nil {
 		return mb, fmt.Errorf("read mailbox: %w", err)
@@ -230,7 +230,7 @@ func (s *Store) ensureRoot(ctx context.Context, tx *conn, mb contactgraph.Mailbo
 	var root sql.NullString
 	if err := s.queryRow(ctx, tx, `SELECT root_id FROM users WHERE tenant_id = ? AND id = ?`, mb.TenantID, mb.UserID).Scan(&root); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return "", contactgraph.Errorf(contactgraph.EUserNotFound, "The requested user '%s' is invalid.", mb.UserID)
+			return "", contactgraph.About(contactgraph.EUserNotFound, mb.UserID)
 		}
 		return "", fmt.Errorf("read mailbox: %w", err)
 	}
