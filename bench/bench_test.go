@@ -84,11 +84,19 @@ func TestTargets(t *testing.T) {
 	add := func(name RecordName, backend string, size int, v float64) {
 		r.add(Record{Name: name, Backend: backend, Size: size, Value: v})
 	}
-	add("incremental_p50", "sqlite", 10_000, 0.5)
-	add("incremental_p50", "sqlite", 1_000_000, 0.6)
-	add("peer_writes", "sqlite", 2000, 3000)
-	add("peer_writes", "radicale", 2000, 20)
-	add("peer_writes", "xandikos", 2000, 30)
+	add(recIncrementalP50, "sqlite", 10_000, 0.5)
+	add(recIncrementalP50, "sqlite", 1_000_000, 0.6)
+	add(recPeerWrites, "sqlite", 2000, 3000)
+	add(recPeerWrites, "radicale", 2000, 20)
+	add(recPeerWrites, "xandikos", 2000, 30)
+	// contactgraph over CardDAV: both peers at 2,000, only Radicale at
+	// 100,000 (Xandikos given up there).
+	add(recDavWrites, "sqlite", 2000, 2500)
+	add(recDavIncrementalSync, "sqlite", 2000, 0.5)
+	add(recPeerIncrementalSync, "radicale", 2000, 80)
+	add(recPeerIncrementalSync, "xandikos", 2000, 20)
+	add(recDavWrites, "sqlite", 100_000, 2000)
+	add(recPeerWrites, "radicale", 100_000, 4)
 	r.finish()
 	if v, ok := r.ratioValue("incremental_p50_1m_vs_10k"); !ok || v != 1.2 {
 		t.Errorf("incremental ratio %v %v", v, ok)
@@ -96,15 +104,47 @@ func TestTargets(t *testing.T) {
 	if v, ok := r.ratioValue("speedup_vs_xandikos_writes"); !ok || v != 100 {
 		t.Errorf("xandikos speedup %v %v", v, ok)
 	}
-	var got []string
+	for name, want := range map[string]float64{
+		"carddav_speedup_vs_radicale_writes_2k":           125,
+		"carddav_speedup_vs_xandikos_writes_2k":           83.3,
+		"carddav_speedup_vs_xandikos_incremental_sync_2k": 40,
+		"carddav_speedup_vs_radicale_writes_100k":         500,
+	} {
+		if v, ok := r.ratioValue(name); !ok || v != want {
+			t.Errorf("%s = %v %v, want %v", name, v, ok, want)
+		}
+	}
+	if _, ok := r.ratioValue("carddav_speedup_vs_xandikos_writes_100k"); ok {
+		t.Error("a ratio against a peer that did not run")
+	}
+	met := map[string]bool{}
 	for _, x := range r.Targets {
-		got = append(got, x.Name)
+		met[x.Name] = x.Met
 		if strings.HasPrefix(x.Name, "speedup_vs_faster_peer_writes") && (!strings.Contains(x.Name, "xandikos") || !x.Met) {
 			t.Errorf("faster peer target: %+v", x)
 		}
+		if strings.HasSuffix(x.Name, "_100k (radicale)") && !strings.Contains(x.Goal, "only radicale") {
+			t.Errorf("a target against one peer does not say so: %+v", x)
+		}
 	}
-	if len(got) != 3 {
-		t.Errorf("targets %v", got)
+	// incremental_p50_1m and its ratio, the Graph writes against the
+	// faster peer, and over CardDAV: writes and incremental sync at 2,000,
+	// writes at 100,000 (no incremental figure of a peer there).
+	want := map[string]bool{
+		"incremental_p50_1m":                                            true,
+		"incremental_p50_1m_vs_10k":                                     true,
+		"speedup_vs_faster_peer_writes (xandikos)":                      true,
+		"carddav_speedup_vs_faster_peer_writes_2k (xandikos)":           false,
+		"carddav_speedup_vs_faster_peer_incremental_sync_2k (xandikos)": false,
+		"carddav_speedup_vs_faster_peer_writes_100k (radicale)":         true,
+	}
+	if len(met) != len(want) {
+		t.Errorf("targets %v, want %v", met, want)
+	}
+	for name, w := range want {
+		if m, ok := met[name]; !ok || m != w {
+			t.Errorf("target %s: met %v (present %v), want met %v", name, m, ok, w)
+		}
 	}
 }
 

@@ -54,10 +54,17 @@ type sizes struct {
 	Rounds      int   // incremental rounds per size
 	Peers       int   // cards of the CardDAV comparison
 	PeerReps    int   // initial syncs and incremental cycles per peer
-	Memory      int   // folder size of the memory workload
-	MemClients  int
-	Filter      []int // folder sizes of the email lookups
-	Lookups     int   // email lookups timed per size
+	// PeersLarge is the collection size of the CardDAV comparison's second
+	// run (0: none): the peers are seeded through their storage, then every
+	// server does PeerLargeWrites timed PUTs and PeerLargeReps syncs and
+	// cycles.
+	PeersLarge      int
+	PeerLargeWrites int
+	PeerLargeReps   int
+	Memory          int // folder size of the memory workload
+	MemClients      int
+	Filter          []int // folder sizes of the email lookups
+	Lookups         int   // email lookups timed per size
 	// NotifyLatency, NotifySustained and NotifyFanout size the
 	// notifications workload: sequential writes waited for, concurrent
 	// writes delivered, subscriptions of the fan-out.
@@ -74,10 +81,14 @@ var fullSizes = sizes{
 	Rounds:      300,
 	Peers:       2_000,
 	PeerReps:    5,
-	Memory:      1_000_000,
-	MemClients:  4,
-	Filter:      []int{1_000_000},
-	Lookups:     1_000,
+
+	PeersLarge:      100_000,
+	PeerLargeWrites: 200,
+	PeerLargeReps:   2,
+	Memory:          1_000_000,
+	MemClients:      4,
+	Filter:          []int{1_000_000},
+	Lookups:         1_000,
 
 	NotifyLatency:   1_000,
 	NotifySustained: 10_000,
@@ -92,10 +103,14 @@ var quickSizes = sizes{
 	Rounds:      20,
 	Peers:       100,
 	PeerReps:    3,
-	Memory:      5_000,
-	MemClients:  4,
-	Filter:      []int{5_000},
-	Lookups:     100,
+
+	PeersLarge:      300,
+	PeerLargeWrites: 20,
+	PeerLargeReps:   2,
+	Memory:          5_000,
+	MemClients:      4,
+	Filter:          []int{5_000},
+	Lookups:         100,
 
 	NotifyLatency:   100,
 	NotifySustained: 500,
@@ -116,6 +131,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.Data, "data", "", "keep seeded databases in this directory and reuse them in later runs (default: a temporary directory)")
 	fs.Uint64Var(&c.Seed, "seed", 1, "fake data seed")
 	fs.BoolVar(&c.NoPeers, "no-peers", false, "skip the CardDAV peers (no package install)")
+	large := fs.Int("peers-large", -1, "cards of the CardDAV comparison's large size (default 100000; 300 with -quick; 0 skips it)")
 	fs.DurationVar(&c.Soak, "soak", 0, "run a mixed load of reads, writes and delta rounds from many clients for this long (e.g. 10m) instead of the workloads")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -152,6 +168,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	c.sizes = fullSizes
 	if c.Quick {
 		c.sizes = quickSizes
+	}
+	if *large >= 0 {
+		c.sizes.PeersLarge = *large
 	}
 	repo, err := findRepo()
 	if err != nil {

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/contactgraph/contactgraph"
 )
 
 // davPeer is a CardDAV server the bench runs on loopback with throwaway
@@ -27,6 +29,11 @@ type davPeer struct {
 	collection string // address book URL, ending in /
 	user, pass string
 	hc         *http.Client
+	// storage is the directory that holds the address book's card files
+	// (the peers only: seedCards writes there); git when it is a Git work
+	// tree whose commits are the store (Xandikos).
+	storage string
+	git     bool
 }
 
 // freePort returns a loopback port that was free a moment ago.
@@ -50,7 +57,8 @@ func startRadicale(ctx context.Context, dir string, hc *http.Client, r *Report) 
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	args := []string{"--config", "", "--server-hosts", addr, "--storage-filesystem-folder", filepath.Join(dir, "collections"),
 		"--auth-type", "none", "--rights-type", "owner_only", "--logging-level", "warning"}
-	p := &davPeer{name: "radicale", collection: "http://" + addr + "/bench/ab/", user: "bench", pass: "x", hc: hc}
+	p := &davPeer{name: "radicale", collection: "http://" + addr + "/bench/ab/", user: "bench", pass: "x", hc: hc,
+		storage: filepath.Join(dir, "collections", "collection-root", "bench", "ab")}
 	if err := p.start(ctx, "radicale", args, dir, r); err != nil {
 		return nil, err
 	}
@@ -69,11 +77,59 @@ func startXandikos(ctx context.Context, dir string, hc *http.Client, r *Report) 
 		return nil, err
 	}
 	args := []string{"-d", dir, "-l", "127.0.0.1", "-p", strconv.Itoa(port), "--defaults", "--current-user-principal", "/bench/"}
-	p := &davPeer{name: "xandikos", collection: "http://127.0.0.1:" + strconv.Itoa(port) + "/bench/contacts/addressbook/", user: "bench", pass: "x", hc: hc}
+	p := &davPeer{name: "xandikos", collection: "http://127.0.0.1:" + strconv.Itoa(port) + "/bench/contacts/addressbook/", user: "bench", pass: "x", hc: hc,
+		storage: filepath.Join(dir, "bench", "contacts", "addressbook"), git: true}
 	if err := p.start(ctx, "xandikos", args, dir, r); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// contactgraphDAV signs in to the CardDAV service of a contactgraph server
+// (base: its …/v1.0 URL) with HTTP Basic, the UPN and an app password, and
+// creates the address book /dav/U/contacts/<book>/ with an extended MKCOL,
+// as for Radicale (U: the user id; the book is a new contact folder). The
+// same client code then drives it and the peers.
+func contactgraphDAV(ctx context.Context, base, upn, password, book string, hc *http.Client) (*davPeer, error) {
+	root, ok := strings.CutSuffix(base, "/v1.0")
+	if !ok {
+		return nil, fmt.Errorf("base URL %q does not end in /v1.0", base)
+	}
+	user := contactgraph.UserID(contactgraph.TenantID(tenant), upn)
+	p := &davPeer{name: "contactgraph", collection: root + "/dav/" + user + "/contacts/" + book + "/", user: upn, pass: password, hc: hc}
+	if err := p.mkcol(ctx); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// seedCards writes cards 0..n-1 straight into a peer's storage, as files
+// beside the ones its PUTs make (Xandikos: one Git commit of them all),
+// for the sizes where PUT by PUT would take hours. The peer is idle
+// meanwhile; its next request reads them.
+func (p *davPeer) seedCards(ctx context.Context, ppl people, n int) error {
+	if p.storage == "" {
+		return fmt.Errorf("%s: no storage to seed", p.name)
+	}
+	if st, err := os.Stat(p.storage); err != nil || !st.IsDir() {
+		return fmt.Errorf("%s: address book storage %s: not a directory (%v)", p.name, p.storage, err)
+	}
+	for i := range n {
+		uid := ppl.uid(i)
+		if err := os.WriteFile(filepath.Join(p.storage, uid+".vcf"), []byte(vcard(uid, ppl[i], "")), 0o644); err != nil {
+			return err
+		}
+	}
+	if !p.git {
+		return nil
+	}
+	for _, args := range [][]string{{"add", "-A", "."}, {"commit", "-q", "-m", fmt.Sprintf("Seed %d cards", n)}} {
+		cmd := exec.CommandContext(ctx, "git", append([]string{"-C", p.storage, "-c", "user.name=bench", "-c", "user.email=bench@localhost"}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("%s: git %s: %v: %s", p.name, args[0], err, lastLines(string(out), 3))
+		}
+	}
+	return nil
 }
 
 // start runs the peer and waits until it answers HTTP.

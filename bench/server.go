@@ -107,6 +107,20 @@ func (b *binary) token(ctx context.Context, db, tenant, user string) (string, er
 	return tok, nil
 }
 
+// appPassword issues an app password for user's CardDAV sign-in (HTTP
+// Basic with the UPN).
+func (b *binary) appPassword(ctx context.Context, db, tenant, user string) (string, error) {
+	out, err := b.run(ctx, "app-password", "--db", db, "--tenant", tenant, "--user", user) // before the server starts, as token
+	if err != nil {
+		return "", err
+	}
+	pw := strings.TrimSpace(out)
+	if pw == "" || strings.ContainsAny(pw, " \n") {
+		return "", fmt.Errorf("app-password: unexpected output %q", out)
+	}
+	return pw, nil
+}
+
 // server is a running `contactgraph serve`.
 type server struct {
 	cmd  *exec.Cmd

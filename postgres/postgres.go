@@ -164,6 +164,10 @@ func (dialect) Instr(hay, needle string) string {
 	return "strpos(" + hay + ", " + needle + ") > 0"
 }
 
+// Unindexed is col: PostgreSQL's planner costs the indexes by their
+// statistics and needs no hint (its plan tests check the lookups).
+func (dialect) Unindexed(col string) string { return col }
+
 // uniqueViolation is the SQLSTATE of unique_violation.
 const uniqueViolation = "23505"
 

@@ -188,6 +188,10 @@ func (dialect) Instr(hay, needle string) string {
 	return "instr(" + hay + ", " + needle + ") > 0"
 }
 
+// Unindexed is SQLite's unary +, which keeps a column's indexes out of the
+// planner's choice for that term.
+func (dialect) Unindexed(col string) string { return "+" + col }
+
 func (dialect) IsUniqueViolation(err error) bool {
 	var e *sqlite.Error
 	if !errors.As(err, &e) {

@@ -67,12 +67,21 @@ WHERE n.folder_id = ? AND n.name = ? AND n.tenant_id = ? AND n.user_id = ?`, fol
 	return r.contact(id), nil
 }
 
+// cardNamesQuery reads the names of n given contacts. The folder, tenant
+// and user conditions are Unindexed: otherwise SQLite reads the names
+// through card_names_mailbox, every name of the mailbox for each chunk,
+// which made a full sync-collection quadratic in the address book's size.
+func cardNamesQuery(d Dialect, n int) string {
+	return `SELECT contact_id, name FROM card_names WHERE ` + d.Unindexed("folder_id") + ` = ? AND ` + d.Unindexed("tenant_id") + ` = ? AND ` +
+		d.Unindexed("user_id") + ` = ? AND contact_id` + inList(n)
+}
+
 // CardNames implements contactgraph.CardStore.
 func (s *Store) CardNames(ctx context.Context, mb contactgraph.Mailbox, folderID string, ids []string) (map[string]string, error) {
 	out := make(map[string]string, len(ids))
 	for start := 0; start < len(ids); start += 500 {
 		chunk := ids[start:min(start+500, len(ids))]
-		rows, err := s.query(ctx, s.rq(), `SELECT contact_id, name FROM card_names WHERE folder_id = ? AND tenant_id = ? AND user_id = ? AND contact_id`+inList(len(chunk)),
+		rows, err := s.query(ctx, s.rq(), cardNamesQuery(s.Dialect, len(chunk)),
 			append([]any{folderID, mb.TenantID, mb.UserID}, anys(chunk)...)...)
 		if err != nil {
 			return nil, fmt.Errorf("read card names: %w", err)

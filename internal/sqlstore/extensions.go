@@ -286,6 +286,17 @@ func (s *Store) extensionsOf(ctx context.Context, tx *conn, mb contactgraph.Mail
 
 // propertiesOf adds to out the extended properties q asks for on
 // contacts of the mailbox, by contact and key.
+// propertiesOfQuery reads the properties of given keys of given contacts.
+// The tenant and user conditions are Unindexed: otherwise SQLite reads
+// them through contact_ext_props_value (tenant_id, user_id, prop_key, …),
+// which for a page of 200 contacts it preferred to the primary key: every
+// property of those keys in the mailbox for each page, which made a full
+// sync-collection quadratic in the address book's size.
+func propertiesOfQuery(d Dialect, ids, keys int) string {
+	return `SELECT contact_id, prop_key, prop_id, multi, value FROM contact_ext_props WHERE ` + d.Unindexed("tenant_id") + ` = ? AND ` +
+		d.Unindexed("user_id") + ` = ? AND contact_id` + inList(ids) + ` AND prop_key` + inList(keys) + ` ORDER BY contact_id, prop_key`
+}
+
 func (s *Store) propertiesOf(ctx context.Context, tx *conn, mb contactgraph.Mailbox, ids []string, q contactgraph.PartsQuery, out map[string]*contactgraph.ContactParts) error {
 	want := map[string]bool{} // key + "\x00" + multi
 	var keys []string
@@ -301,8 +312,7 @@ func (s *Store) propertiesOf(ctx context.Context, tx *conn, mb contactgraph.Mail
 		return nil
 	}
 	args := append(append([]any{mb.TenantID, mb.UserID}, anys(ids)...), anys(keys)...)
-	rows, err := s.query(ctx, tx, `SELECT contact_id, prop_key, prop_id, multi, value FROM contact_ext_props WHERE tenant_id = ? AND user_id = ? AND contact_id`+
-		inList(len(ids))+` AND prop_key`+inList(len(keys))+` ORDER BY contact_id, prop_key`, args...)
+	rows, err := s.query(ctx, tx, propertiesOfQuery(s.Dialect, len(ids), len(keys)), args...)
 	if err != nil {
 		return fmt.Errorf("read extended properties: %w", err)
 	}

@@ -51,3 +51,44 @@ func TestExtendedPropertyLookupPlans(t *testing.T) {
 		t.Logf("%s:\n%s", name, text)
 	}
 }
+
+// TestCardNamesPlan: the names and the vCard parts of a page of contacts
+// (a sync-collection's page) are read by contact id, one lookup per id,
+// not through an index of the whole mailbox.
+func TestCardNamesPlan(t *testing.T) {
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "plan.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	for _, m := range Schema {
+		if _, err := db.ExecContext(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct{ query, want, not string }{
+		{cardNamesQuery(testDialect{}, 200), "card_names_contact (contact_id=?)", "card_names_mailbox"},
+		// The parts of a page of 200 cards: by primary key, not by
+		// contact_ext_props_value.
+		{propertiesOfQuery(testDialect{}, 200, 2), "sqlite_autoindex_contact_ext_props_1 (contact_id=? AND prop_key=?)", "contact_ext_props_value"},
+	} {
+		rows, err := db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+c.query, make([]any, strings.Count(c.query, "?"))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		if text := strings.Join(plan, "\n"); !strings.Contains(text, c.want) || strings.Contains(text, c.not) {
+			t.Errorf("%.60s…: plan:\n%s", c.query, text)
+		}
+	}
+}

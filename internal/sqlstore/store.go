@@ -46,6 +46,11 @@ type Dialect interface {
 	Collate(x string) string
 	// Instr is a condition: the text needle occurs in the text hay.
 	Instr(hay, needle string) string
+	// Unindexed is the column col in a condition that must not pick the
+	// index the engine reads a table by (SQLite's unary +, where its
+	// planner would otherwise prefer an index on col to a better one);
+	// col itself for an engine whose planner needs no hint.
+	Unindexed(col string) string
 	// IsUnavailable reports whether err, by the driver's error codes and
 	// types, says the database cannot serve now but may later: it is
 	// unreachable, shutting down, out of space, read-only or locked past
