@@ -18,23 +18,7 @@ import (
 // index lookup in contact_emails joined to contacts by key.
 func TestEmailFilterUsesIndex(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	db := newEnv(t, nil).db
-	mb, err := db.EnsureMailbox(ctx, tenant, contactgraph.UserID(tenant, "a@contoso.com"), "a@contoso.com")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gen := fakedata.New(1)
-	in := make([]contactgraph.ContactInput, 3000)
-	for i := range in {
-		in[i] = gen.Contact()
-	}
-	if _, err := db.ImportContacts(ctx, mb, mb.RootID, in); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.SQL().ExecContext(ctx, `ANALYZE contacts; ANALYZE contact_emails`); err != nil {
-		t.Fatal(err)
-	}
+	db, mb := planStore(t, generated(1, 3000), "contacts", "contact_emails")
 	for _, f := range []string{
 		"emailAddresses/any(a:a/address eq 'x@example.com')",
 		"givenName eq 'Ada' and emailAddresses/any(a:a/address eq 'x@example.com')",
@@ -54,29 +38,16 @@ func TestEmailFilterUsesIndex(t *testing.T) {
 // primary key), never a sequential scan.
 func TestExtendedPropertyFilterUsesIndex(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	db := newEnv(t, nil).db
-	mb, err := db.EnsureMailbox(ctx, tenant, contactgraph.UserID(tenant, "a@contoso.com"), "a@contoso.com")
-	if err != nil {
-		t.Fatal(err)
-	}
 	const id = "String {66f5a359-4659-4830-9070-00047ec6ac6e} Name SourceId"
 	key, err := contactgraph.ExtendedPropertyKey(id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	gen := fakedata.New(2)
-	in := make([]contactgraph.ContactInput, 3000)
+	in := generated(2, 3000)
 	for i := range in {
-		in[i] = gen.Contact()
 		in[i].Extended = []contactgraph.ExtendedProperty{{ID: id, Key: key, Value: "src-" + strconv.Itoa(i)}}
 	}
-	if _, err := db.ImportContacts(ctx, mb, mb.RootID, in); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.SQL().ExecContext(ctx, `ANALYZE contacts; ANALYZE contact_ext_props; ANALYZE contact_emails`); err != nil {
-		t.Fatal(err)
-	}
+	db, mb := planStore(t, in, "contacts", "contact_ext_props", "contact_emails")
 	ep := "singleValueExtendedProperties/any(ep: ep/id eq '" + id + "' and ep/value eq 'SRC-7')"
 	for _, f := range []string{
 		ep,
@@ -93,6 +64,38 @@ func TestExtendedPropertyFilterUsesIndex(t *testing.T) {
 		}
 		t.Logf("%s:\n%s", f, p)
 	}
+}
+
+// generated returns n contacts of fakedata's generator with seed.
+func generated(seed uint64, n int) []contactgraph.ContactInput {
+	gen := fakedata.New(seed)
+	in := make([]contactgraph.ContactInput, n)
+	for i := range in {
+		in[i] = gen.Contact()
+	}
+	return in
+}
+
+// planStore returns a store on a fresh schema whose mailbox's default
+// folder holds in, with the tables analyzed so that the planner costs
+// them by their statistics.
+func planStore(t *testing.T, in []contactgraph.ContactInput, analyze ...string) (*postgres.DB, contactgraph.Mailbox) {
+	t.Helper()
+	ctx := context.Background()
+	db := newEnv(t, nil).db
+	mb, err := db.EnsureMailbox(ctx, tenant, contactgraph.UserID(tenant, "a@contoso.com"), "a@contoso.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ImportContacts(ctx, mb, mb.RootID, in); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range analyze {
+		if _, err := db.SQL().ExecContext(ctx, `ANALYZE `+table); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db, mb
 }
 
 // filterPlan returns the EXPLAIN output of a contact list of mb's default
@@ -137,23 +140,7 @@ func explain(t *testing.T, db *postgres.DB, q string, args ...any) string {
 // contact by its primary key, never a sequential scan.
 func TestContactRoundUsesKeys(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	db := newEnv(t, nil).db
-	mb, err := db.EnsureMailbox(ctx, tenant, contactgraph.UserID(tenant, "a@contoso.com"), "a@contoso.com")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gen := fakedata.New(3)
-	in := make([]contactgraph.ContactInput, 3000)
-	for i := range in {
-		in[i] = gen.Contact()
-	}
-	if _, err := db.ImportContacts(ctx, mb, mb.RootID, in); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.SQL().ExecContext(ctx, `ANALYZE contacts; ANALYZE changes`); err != nil {
-		t.Fatal(err)
-	}
+	db, mb := planStore(t, generated(3, 3000), "contacts", "changes")
 	p := explain(t, db, sqlstore.RebindQuestion(sqlstore.ContactRoundQuery), mb.RootID, sqlstore.KindContact, 0, int64(1)<<40, 201)
 	if !strings.Contains(p, "using changes_pkey on changes") || !strings.Contains(p, "using contacts_pkey on contacts") || strings.Contains(p, "Seq Scan") {
 		t.Errorf("the plan of a delta page:\n%s", p)
