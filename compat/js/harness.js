@@ -13,12 +13,10 @@
 // verification stays on.
 
 const assert = require("node:assert/strict");
-const { execFile, spawn } = require("node:child_process");
 const crypto = require("node:crypto");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
-const { promisify } = require("node:util");
 
 const {
   Client,
@@ -28,66 +26,11 @@ const {
 } = require("@microsoft/microsoft-graph-client");
 const { Agent } = require("undici");
 
-const execFileP = promisify(execFile);
+const { ServeProcess, build, run } = require("./serverproc.js");
 
-// The module whose ./cmd/contactgraph the tests build.
-const MAIN_MODULE = "github.com/contactgraph/contactgraph";
 // When set, passed to the server as --db instead of a fresh SQLite file
 // (for example a PostgreSQL DSN), as in the Go SDK tests.
 const TEST_DB_ENV = "CONTACTGRAPH_TEST_DB";
-
-const BUILD_TIMEOUT_MS = 10 * 60 * 1000;
-const START_TIMEOUT_MS = 60 * 1000;
-const STOP_TIMEOUT_MS = 30 * 1000;
-const COMMAND_TIMEOUT_MS = 60 * 1000;
-
-// modulePath returns the module path of a go.mod file's text, or "".
-function modulePath(gomod) {
-  for (let line of gomod.split("\n")) {
-    line = line.trim();
-    const m = /^module[\s"`](.*)$/.exec(line);
-    if (!m) continue;
-    let rest = m[0].slice("module".length);
-    const comment = rest.indexOf("//");
-    if (comment >= 0) rest = rest.slice(0, comment);
-    return rest.trim().replace(/^["`]|["`]$/g, "");
-  }
-  return "";
-}
-
-// mainModuleRoot walks up from this directory to the one holding the
-// go.mod of MAIN_MODULE (compat/go.mod is another module and is skipped).
-function mainModuleRoot() {
-  let dir = __dirname;
-  for (;;) {
-    const gomod = path.join(dir, "go.mod");
-    if (fs.existsSync(gomod) && modulePath(fs.readFileSync(gomod, "utf8")) === MAIN_MODULE) {
-      return dir;
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) {
-      throw new Error(`no go.mod of module ${MAIN_MODULE} above ${__dirname}`);
-    }
-    dir = parent;
-  }
-}
-
-// run runs a command and returns its stdout; the error names the command
-// and carries its output.
-async function run(file, args, options = {}) {
-  try {
-    const { stdout } = await execFileP(file, args, {
-      timeout: COMMAND_TIMEOUT_MS,
-      maxBuffer: 16 << 20,
-      ...options,
-    });
-    return stdout;
-  } catch (err) {
-    throw new Error(
-      `${file} ${args.join(" ")}: ${err.message}\nstdout: ${err.stdout ?? ""}\nstderr: ${err.stderr ?? ""}`,
-    );
-  }
-}
 
 // Server is one running `contactgraph serve --tls` process with its own
 // temporary directory (binary and, unless CONTACTGRAPH_TEST_DB is set, the
@@ -100,12 +43,8 @@ class Server {
     s.dir = fs.mkdtempSync(path.join(os.tmpdir(), "contactgraph-js-"));
     s.bin = path.join(s.dir, process.platform === "win32" ? "contactgraph.exe" : "contactgraph");
     s.db = process.env[TEST_DB_ENV] || path.join(s.dir, "cg.db");
-    s.output = [];
     try {
-      await run("go", ["build", "-o", s.bin, "./cmd/contactgraph"], {
-        cwd: mainModuleRoot(),
-        timeout: BUILD_TIMEOUT_MS,
-      });
+      await build(s.bin);
       await s.spawn();
       s.ca = await run(s.bin, ["cert", "--db", s.db], { cwd: s.dir });
       assert.match(s.ca, /-----BEGIN CERTIFICATE-----/, "contactgraph cert printed no PEM certificate");
@@ -118,54 +57,16 @@ class Server {
   }
 
   spawn() {
-    const child = spawn(this.bin, ["serve", "--tls", "--addr", "127.0.0.1:0", "--db", this.db, "--allow-http-notifications", "--notification-allow", "127.0.0.1"], {
-      cwd: this.dir,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    this.child = child;
-    this.exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
-    // Never leave a server behind, even when the test process dies early.
-    this.killOnExit = () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    };
-    process.once("exit", this.killOnExit);
-
-    return new Promise((resolve, reject) => {
-      let settled = false;
-      const settle = (fn, arg) => {
-        if (!settled) {
-          settled = true;
-          clearTimeout(timer);
-          fn(arg);
-        }
-      };
-      const timer = setTimeout(
-        () => settle(reject, new Error(`server printed no "base URL: " line within ${START_TIMEOUT_MS} ms:\n${this.log()}`)),
-        START_TIMEOUT_MS,
-      );
-      const reader = (stream, prefix) => {
-        let partial = "";
-        stream.setEncoding("utf8");
-        stream.on("data", (chunk) => {
-          const lines = (partial + chunk).split("\n");
-          partial = lines.pop();
-          for (const line of lines) {
-            this.output.push(prefix + line);
-            const m = /^base URL: (\S+)/.exec(line);
-            if (m) {
-              this.baseURL = m[1].replace(/\/+$/, "");
-              settle(resolve);
-            }
-          }
-        });
-      };
-      reader(child.stdout, "stdout: ");
-      reader(child.stderr, "stderr: ");
-      child.once("error", (err) => settle(reject, err));
-      this.exited.then(({ code, signal }) =>
-        settle(reject, new Error(`server exited (code ${code}, signal ${signal}) before printing its base URL:\n${this.log()}`)),
-      );
-    }).then(() => {
+    this.proc = new ServeProcess(
+      this.bin,
+      ["serve", "--tls", "--addr", "127.0.0.1:0", "--db", this.db, "--allow-http-notifications", "--notification-allow", "127.0.0.1"],
+      this.dir,
+    );
+    return this.proc.start((line) => {
+      const m = /^base URL: (\S+)/.exec(line);
+      if (m) this.baseURL = m[1].replace(/\/+$/, "");
+      return Boolean(m);
+    }, '"base URL: " line').then(() => {
       const u = new URL(this.baseURL);
       assert.equal(u.protocol, "https:", `base URL ${this.baseURL} is not https`);
       assert.equal(u.pathname, "/v1.0", `base URL ${this.baseURL} does not end in /v1.0`);
@@ -175,7 +76,7 @@ class Server {
   }
 
   log() {
-    return this.output.join("\n");
+    return this.proc ? this.proc.log() : "";
   }
 
   // stop sends SIGTERM and waits for a clean exit; it throws when the
@@ -183,25 +84,8 @@ class Server {
   async stop() {
     try {
       if (this.dispatcher) await this.dispatcher.close();
-      if (!this.child) return;
-      const child = this.child;
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      let timer;
-      const timeout = new Promise((resolve) => {
-        timer = setTimeout(() => resolve(null), STOP_TIMEOUT_MS);
-      });
-      const result = await Promise.race([this.exited, timeout]);
-      clearTimeout(timer);
-      if (result === null) {
-        child.kill("SIGKILL");
-        await this.exited;
-        throw new Error(`server did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM; killed\n${this.log()}`);
-      }
-      if (result.code !== 0) {
-        throw new Error(`server exited with code ${result.code}, signal ${result.signal} after SIGTERM\n${this.log()}`);
-      }
+      if (this.proc) await this.proc.stop({ cleanExit: true });
     } finally {
-      if (this.killOnExit) process.removeListener("exit", this.killOnExit);
       // The directory holds the binary and, unless CONTACTGRAPH_TEST_DB
       // names another database, the SQLite file.
       fs.rmSync(this.dir, { recursive: true, force: true });

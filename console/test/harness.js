@@ -7,47 +7,17 @@
 // and drive the console in headless Chromium with playwright-core.
 
 const assert = require("node:assert/strict");
-const { execFile, spawn } = require("node:child_process");
 const crypto = require("node:crypto");
 const fs = require("node:fs");
 const http = require("node:http");
 const os = require("node:os");
 const path = require("node:path");
-const { promisify } = require("node:util");
 
-const execFileP = promisify(execFile);
-
-const MAIN_MODULE = "github.com/contactgraph/contactgraph";
-const BUILD_TIMEOUT_MS = 10 * 60 * 1000;
-const START_TIMEOUT_MS = 60 * 1000;
-const STOP_TIMEOUT_MS = 30 * 1000;
-const COMMAND_TIMEOUT_MS = 60 * 1000;
+// The process handling shared with the SDK tests (Node's modules only).
+const { ServeProcess, build: buildInto, run } = require("../../compat/js/serverproc.js");
 
 // CHROMIUM names the browser; Debian's chromium package by default.
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
-
-// The module root: the directory above this one whose go.mod is MAIN_MODULE's.
-function mainModuleRoot() {
-  let dir = __dirname;
-  for (;;) {
-    const gomod = path.join(dir, "go.mod");
-    if (fs.existsSync(gomod) && new RegExp(`^module\\s+${MAIN_MODULE.replace(/\./g, "\\.")}\\s*$`, "m").test(fs.readFileSync(gomod, "utf8"))) {
-      return dir;
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`no go.mod of module ${MAIN_MODULE} above ${__dirname}`);
-    dir = parent;
-  }
-}
-
-async function run(file, args, options = {}) {
-  try {
-    const { stdout } = await execFileP(file, args, { timeout: COMMAND_TIMEOUT_MS, maxBuffer: 16 << 20, ...options });
-    return stdout;
-  } catch (err) {
-    throw new Error(`${file} ${args.join(" ")}: ${err.message}\nstdout: ${err.stdout ?? ""}\nstderr: ${err.stderr ?? ""}`);
-  }
-}
 
 // The binary is built once per test process, into a directory removed at exit.
 let built;
@@ -56,7 +26,7 @@ function build() {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "contactgraph-console-bin-"));
     process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
     const bin = path.join(dir, "contactgraph");
-    built = run("go", ["build", "-o", bin, "./cmd/contactgraph"], { cwd: mainModuleRoot(), timeout: BUILD_TIMEOUT_MS }).then(() => bin);
+    built = buildInto(bin).then(() => bin);
   }
   return built;
 }
@@ -76,7 +46,6 @@ class Server {
     s.store = store;
     s.bin = await build();
     s.dir = fs.mkdtempSync(path.join(os.tmpdir(), "contactgraph-console-"));
-    s.output = [];
     try {
       if (store === "postgres") {
         s.pg = process.env.CONTACTGRAPH_TEST_POSTGRES;
@@ -95,51 +64,18 @@ class Server {
   }
 
   spawn() {
-    const child = spawn(this.bin, ["serve", "--emulator", "--addr", "127.0.0.1:0", "--db", this.db], {
-      cwd: this.dir,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    this.child = child;
-    this.exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
-    this.killOnExit = () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    };
-    process.once("exit", this.killOnExit);
-    return new Promise((resolve, reject) => {
-      let settled = false;
-      let consoleNext = false;
-      const settle = (fn, arg) => {
-        if (!settled) {
-          settled = true;
-          clearTimeout(timer);
-          fn(arg);
-        }
-      };
-      const timer = setTimeout(() => settle(reject, new Error(`server printed no "try:" line within ${START_TIMEOUT_MS} ms:\n${this.log()}`)), START_TIMEOUT_MS);
-      const reader = (stream, prefix) => {
-        let partial = "";
-        stream.setEncoding("utf8");
-        stream.on("data", (chunk) => {
-          const lines = (partial + chunk).split("\n");
-          partial = lines.pop();
-          for (const line of lines) {
-            this.output.push(prefix + line);
-            let m;
-            if ((m = /^base URL: (\S+)/.exec(line))) this.baseURL = m[1];
-            if (consoleNext) {
-              this.consoleLink = line.trim();
-              consoleNext = false;
-            }
-            if (/^console \(/.test(line)) consoleNext = true;
-            if (line === "try:") settle(resolve);
-          }
-        });
-      };
-      reader(child.stdout, "stdout: ");
-      reader(child.stderr, "stderr: ");
-      child.once("error", (err) => settle(reject, err));
-      this.exited.then(({ code, signal }) => settle(reject, new Error(`server exited (code ${code}, signal ${signal}) before it was ready:\n${this.log()}`)));
-    }).then(() => {
+    this.proc = new ServeProcess(this.bin, ["serve", "--emulator", "--addr", "127.0.0.1:0", "--db", this.db], this.dir);
+    let consoleNext = false;
+    return this.proc.start((line) => {
+      let m;
+      if ((m = /^base URL: (\S+)/.exec(line))) this.baseURL = m[1];
+      if (consoleNext) {
+        this.consoleLink = line.trim();
+        consoleNext = false;
+      }
+      if (/^console \(/.test(line)) consoleNext = true;
+      return line === "try:";
+    }, '"try:" line').then(() => {
       assert.ok(this.baseURL, "no base URL line");
       assert.match(this.consoleLink || "", /^http:\/\/[^/]+\/console\/#token=[\w-]+\.[\w-]+\.[\w-]+$/, `the console link line: ${this.consoleLink}`);
       this.origin = new URL(this.baseURL).origin;
@@ -147,23 +83,13 @@ class Server {
   }
 
   log() {
-    return this.output.join("\n");
+    return this.proc ? this.proc.log() : "";
   }
 
   async stop() {
     try {
-      if (this.child && this.child.exitCode === null && this.child.signalCode === null) {
-        this.child.kill("SIGTERM");
-        let timer;
-        const result = await Promise.race([this.exited, new Promise((r) => (timer = setTimeout(() => r(null), STOP_TIMEOUT_MS)))]);
-        clearTimeout(timer);
-        if (result === null) {
-          this.child.kill("SIGKILL");
-          throw new Error(`server did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM\n${this.log()}`);
-        }
-      }
+      if (this.proc) await this.proc.stop();
     } finally {
-      if (this.killOnExit) process.removeListener("exit", this.killOnExit);
       if (this.schema) await run("psql", [this.pg, "-qc", `DROP SCHEMA IF EXISTS ${this.schema} CASCADE`]).catch(() => {});
       fs.rmSync(this.dir, { recursive: true, force: true });
     }
@@ -228,4 +154,4 @@ function receiver() {
   );
 }
 
-module.exports = { Server, launch, receiver, stores, mainModuleRoot };
+module.exports = { Server, launch, receiver, stores };
