@@ -119,8 +119,7 @@ type davMirror struct {
 	token  string
 	cards  map[string]davCard // href -> card
 	stats  davStats
-	issues []string
-	more   int
+	issues problemList
 	last   string // the last transient failure, for the summary
 }
 
@@ -136,11 +135,7 @@ func newDAVMirror(name string, d *davClient, book, folder string, limit int, see
 func (m *davMirror) problem(format string, args ...any) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if len(m.issues) >= maxProblems {
-		m.more++
-		return
-	}
-	m.issues = append(m.issues, m.name+": "+fmt.Sprintf(format, args...))
+	m.issues.add(m.name+": ", format, args...)
 }
 
 // errTransient marks a round that failed on a transport error (a server

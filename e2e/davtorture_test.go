@@ -138,12 +138,7 @@ func checkDAVMirrors(t *testing.T, a *api, d *davClient, st *state, mirrors []*d
 		if d := diffObjects(cardObjects(m.cards), cardObjects(books[m.book])); d != "" {
 			t.Errorf("%s: the mirror differs from the address book read in full: %s", m.name, d)
 		}
-		for _, p := range m.issues {
-			t.Error(p)
-		}
-		if m.more > 0 {
-			t.Errorf("%s: and %d more problems", m.name, m.more)
-		}
+		m.issues.report(t, m.name)
 	}
 	return total
 }

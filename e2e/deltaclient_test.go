@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/contactgraph/contactgraph"
@@ -43,14 +44,41 @@ type deltaClient struct {
 	requests atomic.Int64
 
 	mu       sync.Mutex
-	problems []string
-	more     int             // problems past maxProblems, not kept
+	problems problemList
 	reported map[string]bool // contacts already reported by the invariant check
 }
 
 // maxProblems bounds the problems a client keeps: once a mirror is wrong,
 // every later round would report it again.
 const maxProblems = 10
+
+// problemList keeps what a test client saw that the server must not do: at
+// most maxProblems lines, then only their count. Its owner serializes
+// its use.
+type problemList struct {
+	list []string
+	more int // problems past maxProblems, not kept
+}
+
+// add records a problem; prefix names the client.
+func (p *problemList) add(prefix, format string, args ...any) {
+	if len(p.list) >= maxProblems {
+		p.more++
+		return
+	}
+	p.list = append(p.list, prefix+fmt.Sprintf(format, args...))
+}
+
+// report fails t with every problem kept and the count of the others.
+func (p *problemList) report(t *testing.T, name string) {
+	t.Helper()
+	for _, s := range p.list {
+		t.Error(s)
+	}
+	if p.more > 0 {
+		t.Errorf("%s: and %d more problems", name, p.more)
+	}
+}
 
 // clientStats counts what a client did.
 type clientStats struct {
@@ -160,11 +188,7 @@ func checkPage(r *http.Request, resp *http.Response, body []byte) string {
 func (dc *deltaClient) problem(format string, args ...any) {
 	dc.mu.Lock()
 	defer dc.mu.Unlock()
-	if len(dc.problems) >= maxProblems {
-		dc.more++
-		return
-	}
-	dc.problems = append(dc.problems, dc.name+": "+fmt.Sprintf(format, args...))
+	dc.problems.add(dc.name+": ", format, args...)
 }
 
 // transient reports whether err is a transport error (the server was down

@@ -142,12 +142,7 @@ func checkMirrors(t *testing.T, st *state, clients []*deltaClient) int {
 			t.Errorf("%s: the mirror differs from the collection read in full: %s", dc.name, d)
 		}
 		dc.mu.Lock()
-		for _, p := range dc.problems {
-			t.Error(p)
-		}
-		if dc.more > 0 {
-			t.Errorf("%s: and %d more problems", dc.name, dc.more)
-		}
+		dc.problems.report(t, dc.name)
 		dc.mu.Unlock()
 	}
 	return len(clients)

@@ -89,8 +89,7 @@ type receiver struct {
 	failed    map[noteKey]int // items of POSTs answered 500 or too late
 	streak    map[noteKey]int // POSTs failed in a row for a key
 	stats     receiverStats
-	problems  []string
-	more      int // problems past maxProblems
+	problems  problemList
 }
 
 // receiverStats counts a receiver's POSTs by answer.
@@ -243,11 +242,7 @@ func resourceID(it client.ChangeNotification) string {
 
 // problem records something a receiver must not see. rv.mu is held.
 func (rv *receiver) problem(format string, args ...any) {
-	if len(rv.problems) >= maxProblems {
-		rv.more++
-		return
-	}
-	rv.problems = append(rv.problems, fmt.Sprintf("receiver %s: ", rv.name)+fmt.Sprintf(format, args...))
+	rv.problems.add("receiver "+rv.name+": ", format, args...)
 }
 
 // watch is one subscription of a torture run and where it is delivered.
@@ -425,12 +420,7 @@ wait:
 	for _, rv := range n.receivers {
 		rv.mu.Lock()
 		st.add(rv.stats)
-		for _, p := range rv.problems {
-			t.Error(p)
-		}
-		if rv.more > 0 {
-			t.Errorf("receiver %s: and %d more problems", rv.name, rv.more)
-		}
+		rv.problems.report(t, "receiver "+rv.name)
 		rv.mu.Unlock()
 	}
 	for _, w := range n.watches {
