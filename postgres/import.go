@@ -10,6 +10,9 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// revsStatement is the engine's RevsStatement for pgx.
+var revsStatement = sqlstore.RebindQuestion(sqlstore.RevsStatement)
+
 // errSubscribed stops a COPY import whose folder has subscribers: their
 // notifications are written by the engine's import, row by row.
 var errSubscribed = errors.New("the folder has subscriptions")
@@ -44,7 +47,7 @@ func (db *DB) copyContacts(ctx context.Context, mb contactgraph.Mailbox, folderI
 	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		n := int64(len(in))
 		var last int64
-		err := tx.QueryRow(ctx, `UPDATE users SET rev = rev + $1 WHERE tenant_id = $2 AND id = $3 RETURNING rev`, n, mb.TenantID, mb.UserID).Scan(&last)
+		err := tx.QueryRow(ctx, revsStatement, n, mb.TenantID, mb.UserID).Scan(&last)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return contactgraph.About(contactgraph.EUserNotFound, mb.UserID)
 		}

@@ -35,9 +35,14 @@ func mailboxScope(mb contactgraph.Mailbox) string { return mb.TenantID + ":" + m
 // Call it first in a write transaction: on PostgreSQL (READ COMMITTED) the
 // statements after it then see every earlier write of the mailbox, so
 // writes of one mailbox are serialized as on SQLite's single writer.
+// RevsStatement takes n revisions of a mailbox on its counter row (n,
+// tenant, user), returning the last; the row stays locked until the
+// transaction ends, so that writers of a mailbox commit in revision order.
+const RevsStatement = `UPDATE users SET rev = rev + ? WHERE tenant_id = ? AND id = ? RETURNING rev`
+
 func (s *Store) revs(ctx context.Context, tx *conn, mb contactgraph.Mailbox, n int64) (int64, error) {
 	var last int64
-	err := s.queryRow(ctx, tx, `UPDATE users SET rev = rev + ? WHERE tenant_id = ? AND id = ? RETURNING rev`, n, mb.TenantID, mb.UserID).Scan(&last)
+	err := s.queryRow(ctx, tx, RevsStatement, n, mb.TenantID, mb.UserID).Scan(&last)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, contactgraph.About(contactgraph.EUserNotFound, mb.UserID)
 	}
