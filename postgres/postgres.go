@@ -109,6 +109,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	}
 	db := stdlib.OpenDBFromPool(pool)
 	s := sqlstore.New(db, db, dialect{}, opts.Now)
+	s.DriverPrepares()
 	s.Timeout = opts.Timeout
 	s.ReadIsolation = sql.LevelRepeatableRead
 	s.WakeQuery, s.WakeArgs = wakeQuery, []any{opts.Schema}

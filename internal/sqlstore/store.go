@@ -122,6 +122,18 @@ var _ Served = (*Store)(nil)
 // once, before use.
 func (s *Store) GroupCommit() { s.batch = newBatcher(s) }
 
+// DriverPrepares makes the store run its queries unprepared through
+// database/sql, for a driver that prepares and caches the statements of
+// each connection itself (pgx does). With such a driver the store's own
+// cache only adds work when database/sql keeps no idle connections, as
+// over a pgxpool: each transaction's connection is new to database/sql,
+// which prepares every statement again and deallocates it at the end, two
+// round trips more per statement. Call it once, before use.
+func (s *Store) DriverPrepares() {
+	s.writeStmts.off = true
+	s.readStmts.off = true
+}
+
 // New returns a Store. now may be nil for time.Now.
 func New(write, read *sql.DB, d Dialect, now func() time.Time) *Store {
 	if now == nil {

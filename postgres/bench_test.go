@@ -1,0 +1,31 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/contactgraph/contactgraph"
+	"github.com/contactgraph/contactgraph/fakedata"
+)
+
+// BenchmarkCreateContact measures one contact create through the store on
+// PostgreSQL: the write path of POST /me/contacts without HTTP.
+func BenchmarkCreateContact(b *testing.B) {
+	ctx := context.Background()
+	e := newEnv(b, nil)
+	mb, err := e.db.EnsureMailbox(ctx, "contoso", "bench", "bench@contoso.com")
+	if err != nil {
+		b.Fatal(err)
+	}
+	gen := fakedata.New(1)
+	in := make([]contactgraph.ContactInput, b.N)
+	for i := range in {
+		in[i] = gen.Contact()
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := e.db.CreateContact(ctx, mb, mb.RootID, in[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
