@@ -55,6 +55,20 @@
 // (the pool's reads and writes go to the same server); PostgreSQL-compatible
 // distributed databases have different locking and are not covered by it.
 //
+// # One round trip for a plain create
+//
+// The statements above run as pgx sends them: unprepared through
+// database/sql, so that pgx's per-connection statement cache parses each
+// once per connection (sqlstore.Store.DriverPrepares). A create of a plain
+// contact (no photo, extension or extended property, no CardDAV name) is
+// one statement, contactgraph_create_contact (schema migration 11), run
+// outside an explicit transaction, so PostgreSQL commits it as it ends: one
+// round trip instead of a BEGIN, six statements and a COMMIT. The function
+// makes the same writes in the same order, the counter's UPDATE first, and
+// a PL/pgSQL function takes a new snapshot for each statement under READ
+// COMMITTED, so points 1 to 4 hold for it as for the transaction. It sends
+// the wake-up below itself when it queued notifications.
+//
 // The tests show the guarantee directly: a write held open after taking
 // its revision, a second writer blocked behind it, a delta round that
 // ends below the open revision, and the naive sequence design losing a

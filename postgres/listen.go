@@ -19,7 +19,10 @@ const wakeChannel = "contactgraph_outbox"
 // queues the notification with the transaction and delivers it to the
 // listeners only if it commits, after the data is visible: a rolled-back
 // write wakes nobody, and a woken sender finds the entries.
-const wakeQuery = `SELECT pg_notify('` + wakeChannel + `', ?)`
+// Its arguments are the channel and the schema (Open sets them); the
+// one-statement create (contactgraph_create_contact) is given the same two
+// and sends the same notification.
+const wakeQuery = `SELECT pg_notify(?, ?)`
 
 // Timing of Listen.
 const (

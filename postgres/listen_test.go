@@ -138,6 +138,14 @@ func TestListenWakesEveryReplica(t *testing.T) {
 	}
 	l.wait(t, "the next commit")
 	l.quiet(t, 100*time.Millisecond, "a second wake-up for one commit")
+
+	// A replica without the seam creates by the one-statement function,
+	// which sends the same wake-up.
+	if err := createContact(ctx, t, e.openServed(t, nil), mb, "Frances"); err != nil {
+		t.Fatal(err)
+	}
+	l.wait(t, "a one-statement create")
+	l.quiet(t, 100*time.Millisecond, "a second wake-up for one create")
 }
 
 // TestListenReconnects: when the server ends the listening session, Listen

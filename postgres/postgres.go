@@ -112,7 +112,8 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	s.DriverPrepares()
 	s.Timeout = opts.Timeout
 	s.ReadIsolation = sql.LevelRepeatableRead
-	s.WakeQuery, s.WakeArgs = wakeQuery, []any{opts.Schema}
+	s.WakeQuery, s.WakeArgs = wakeQuery, []any{wakeChannel, opts.Schema}
+	s.CreateFunction = true
 	s.BeforeCommit = opts.BeforeCommit
 	return &DB{engine: s, store: s, pool: pool, schema: opts.Schema, logf: opts.Logf}, nil
 }

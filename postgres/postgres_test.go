@@ -86,10 +86,24 @@ func newEnv(t testing.TB, clock *storetest.Clock) *env {
 	return e
 }
 
-// open opens another store (a replica) on the env's schema.
+// open opens another store (a replica) on the env's schema, with the
+// BeforeCommit seam the tests hold writes open with.
 func (e *env) open(t testing.TB, clock *storetest.Clock) *postgres.DB {
 	t.Helper()
-	opts := postgres.Options{Schema: e.schema, BeforeCommit: beforeCommit}
+	return e.openWith(t, clock, beforeCommit)
+}
+
+// openServed opens another store on the env's schema as serve does:
+// without the seam, so that a plain create is the one-statement function
+// (sqlstore.CreateContactCall) committed on its own.
+func (e *env) openServed(t testing.TB, clock *storetest.Clock) *postgres.DB {
+	t.Helper()
+	return e.openWith(t, clock, nil)
+}
+
+func (e *env) openWith(t testing.TB, clock *storetest.Clock, seam func(context.Context)) *postgres.DB {
+	t.Helper()
+	opts := postgres.Options{Schema: e.schema, BeforeCommit: seam}
 	if clock != nil {
 		opts.Now = clock.Now
 	}
@@ -230,11 +244,13 @@ func mailbox(t *testing.T, s contactgraph.Store, upn string) contactgraph.Mailbo
 }
 
 // TestStore runs the conformance suite on PostgreSQL, each subtest on a
-// schema of its own.
+// schema of its own, on the store as serve opens it (without the seam).
 func TestStore(t *testing.T) {
 	testDSN(t)
 	storetest.Run(t, func(t *testing.T, clock *storetest.Clock) contactgraph.Store {
-		return newEnv(t, clock).db
+		e := &env{schema: newSchema(t)}
+		e.dsn = withAppName(testDSN(t), e.schema)
+		return e.openServed(t, clock)
 	})
 }
 

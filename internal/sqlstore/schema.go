@@ -299,7 +299,14 @@ CREATE TABLE book_names (
 );
 CREATE UNIQUE INDEX book_names_folder ON book_names (folder_id);
 `,
+	// 11: PostgreSQL's one-statement create of a plain contact
+	// (EngineSchema; nothing on SQLite). See CreateContactCall.
+	``,
 }
+
+// CreateFunctionMigration is the version that creates PostgreSQL's
+// contactgraph_create_contact.
+const CreateFunctionMigration = 11
 
 // BookNamesMigration is the version that creates book_names.
 const BookNamesMigration = 10
@@ -321,6 +328,60 @@ const (
 // Schema[v-1] and then EngineSchema[v][engine], in the same transaction.
 // Migration(v, engine) joins them.
 var EngineSchema = map[int]map[string]string{
+	// 11: a plain contact's create as one function, so that it is one
+	// statement and one round trip: the write transaction of createContact
+	// (revision, folder check, contact, email index, change log, outbox
+	// and the wake-up of the senders), statement by statement in the same
+	// order. A VOLATILE PL/pgSQL function takes a new snapshot for each
+	// statement under READ COMMITTED, so every statement after the
+	// counter's UPDATE sees every write of the mailbox committed before it
+	// got the row's lock, as in the transaction (postgres/doc.go). A
+	// folder that is gone hands its revision back before the function
+	// returns (the lock is held throughout, so nobody saw it): o_rev is
+	// -1 then, and 0 when the mailbox does not exist.
+	CreateFunctionMigration: {
+		Postgres: `
+CREATE FUNCTION contactgraph_create_contact(
+	p_tenant TEXT, p_user TEXT, p_folder TEXT, p_id TEXT, p_change_key TEXT,
+	p_created BIGINT, p_modified BIGINT, p_auto_name INTEGER, p_doc TEXT,
+	p_emails TEXT[], p_kind INTEGER, p_change INTEGER, p_now BIGINT,
+	p_channel TEXT, p_payload TEXT,
+	OUT o_rev BIGINT, OUT o_queued BOOLEAN)
+LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+	n BIGINT;
+BEGIN
+	o_queued := false;
+	UPDATE users SET rev = rev + 1 WHERE tenant_id = p_tenant AND id = p_user RETURNING rev INTO o_rev;
+	IF NOT FOUND THEN
+		o_rev := 0;
+		RETURN;
+	END IF;
+	PERFORM 1 FROM folders WHERE id = p_folder AND tenant_id = p_tenant AND user_id = p_user;
+	IF NOT FOUND THEN
+		UPDATE users SET rev = rev - 1 WHERE tenant_id = p_tenant AND id = p_user;
+		o_rev := -1;
+		RETURN;
+	END IF;
+	INSERT INTO contacts (id, tenant_id, user_id, folder_id, change_key, created, modified, rev, auto_name, doc)
+	VALUES (p_id, p_tenant, p_user, p_folder, p_change_key, p_created, p_modified, o_rev, p_auto_name, p_doc);
+	INSERT INTO contact_emails (folder_id, address, contact_id)
+	SELECT p_folder, a, p_id FROM unnest(p_emails) AS a;
+	INSERT INTO changes (scope, kind, rev, object_id, removed, at) VALUES (p_folder, p_kind, o_rev, p_id, 0, p_now);
+	INSERT INTO outbox (sub_id, rev, object_id, kind, change, lifecycle, at, due, attempts, lease_owner, lease_until)
+	SELECT id, o_rev, p_id, p_kind, p_change, '', p_now, p_now, 0, '', 0
+	FROM subscriptions WHERE scope = p_folder AND kind = p_kind AND (changes & p_change) <> 0 AND expires > p_now;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	IF n > 0 THEN
+		o_queued := true;
+		IF p_channel <> '' THEN
+			PERFORM pg_notify(p_channel, p_payload);
+		END IF;
+	END IF;
+END
+$fn$;
+`,
+	},
 	// 7: index the addresses of existing contacts. lower() folds ASCII
 	// letters only on both engines (under "C" on PostgreSQL), as
 	// contactgraph.FoldCase does.

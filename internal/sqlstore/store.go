@@ -96,6 +96,13 @@ type Store struct {
 	WakeQuery string
 	WakeArgs  []any
 
+	// CreateFunction says the database has contactgraph_create_contact
+	// (PostgreSQL, migration 11): a plain create (see createPlain) is then
+	// one statement, outside an explicit transaction. The function sends
+	// the wake-up itself, a pg_notify of WakeArgs: the channel, then the
+	// payload.
+	CreateFunction bool
+
 	// Timeout, when positive, bounds every store operation (one call of
 	// a Store method: its transaction, or its single statement): past it
 	// the operation's statements are cancelled, its transaction rolls back
