@@ -109,17 +109,9 @@ func (s *Store) CardNames(ctx context.Context, mb contactgraph.Mailbox, folderID
 func (s *Store) ContactsPosition(ctx context.Context, mb contactgraph.Mailbox, folderID string, atOrBelow int64) (contactgraph.Position, error) {
 	var pos contactgraph.Position
 	err := s.read(ctx, func(tx *conn) error {
-		if _, err := s.folder(ctx, tx, mb, folderID); err != nil {
-			return err
-		}
-		var rev, base, floor int64
-		err := s.queryRow(ctx, tx, `SELECT u.rev, u.base, COALESCE((SELECT f.rev FROM floors f WHERE f.scope = ? AND f.kind = ?), 0)
-FROM users u WHERE u.tenant_id = ? AND u.id = ?`, folderID, kindContact, mb.TenantID, mb.UserID).Scan(&rev, &base, &floor)
-		if errors.Is(err, sql.ErrNoRows) {
-			return contactgraph.About(contactgraph.EUserNotFound, mb.UserID)
-		}
+		rev, low, err := s.position(ctx, tx, mb, folderID, kindContact, folderID)
 		if err != nil {
-			return fmt.Errorf("read position: %w", err)
+			return err
 		}
 		if atOrBelow <= 0 || atOrBelow > rev {
 			atOrBelow = rev
@@ -130,7 +122,7 @@ FROM users u WHERE u.tenant_id = ? AND u.id = ?`, folderID, kindContact, mb.Tena
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("read position: %w", err)
 		}
-		pos.Rev = max(last, floor, base)
+		pos.Rev = max(last, low)
 		if last == pos.Rev && at != 0 {
 			pos.At = time.UnixMilli(at).UTC()
 		}

@@ -87,19 +87,45 @@ func (s *Store) recordAs(ctx context.Context, tx *conn, scope string, kind int, 
 	return s.enqueue(ctx, tx, scope, kind, id, rev, change)
 }
 
-// head reads the mailbox's current revision and the floor of a collection,
-// and checks that the round's lower bound is still answerable.
-func (s *Store) head(ctx context.Context, tx *conn, mb contactgraph.Mailbox, scope string, kind int, since int64) (int64, error) {
-	var rev, base, floor int64
-	err := s.queryRow(ctx, tx, `SELECT u.rev, u.base, COALESCE((SELECT f.rev FROM floors f WHERE f.scope = ? AND f.kind = ?), 0)
-FROM users u WHERE u.tenant_id = ? AND u.id = ?`, scope, kind, mb.TenantID, mb.UserID).Scan(&rev, &base, &floor)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, contactgraph.About(contactgraph.EUserNotFound, mb.UserID)
+// headQuery reads the mailbox's revision and base, the floor of the
+// collection (scope, kind), and whether the folder named by its third
+// argument exists in the mailbox: one statement for what a round checks
+// before reading its page.
+const headQuery = `SELECT u.rev, u.base, COALESCE((SELECT f.rev FROM floors f WHERE f.scope = ? AND f.kind = ?), 0),
+	EXISTS (SELECT 1 FROM folders d WHERE d.id = ? AND d.tenant_id = u.tenant_id AND d.user_id = u.id)
+FROM users u WHERE u.tenant_id = ? AND u.id = ?`
+
+// position reads the mailbox's current revision and the lowest position
+// the collection (scope, kind) answers, the larger of its floor and the
+// mailbox's base. With folderID set it checks in the same statement that
+// the folder exists: ENotFound otherwise, also when the mailbox is gone,
+// as a read of the folder alone would say.
+func (s *Store) position(ctx context.Context, tx *conn, mb contactgraph.Mailbox, scope string, kind int, folderID string) (rev, low int64, err error) {
+	var base, floor int64
+	var found bool
+	err = s.queryRow(ctx, tx, headQuery, scope, kind, folderID, mb.TenantID, mb.UserID).Scan(&rev, &base, &floor, &found)
+	switch {
+	case errors.Is(err, sql.ErrNoRows) && folderID != "":
+		return 0, 0, contactgraph.ErrNotFound
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, 0, contactgraph.About(contactgraph.EUserNotFound, mb.UserID)
+	case err != nil:
+		return 0, 0, fmt.Errorf("read revision: %w", err)
+	case folderID != "" && !found:
+		return 0, 0, contactgraph.ErrNotFound
 	}
+	return rev, max(floor, base), nil
+}
+
+// head reads the mailbox's current revision and checks that the round's
+// lower bound is still answerable by the collection (scope, kind), after
+// checking that folderID exists when it is set (see position).
+func (s *Store) head(ctx context.Context, tx *conn, mb contactgraph.Mailbox, scope string, kind int, folderID string, since int64) (int64, error) {
+	rev, low, err := s.position(ctx, tx, mb, scope, kind, folderID)
 	if err != nil {
-		return 0, fmt.Errorf("read revision: %w", err)
+		return 0, err
 	}
-	return checkSince(rev, max(floor, base), since)
+	return checkSince(rev, low, since)
 }
 
 // checkSince checks a round's lower bound against the collection owner's
@@ -208,10 +234,7 @@ func anys(ids []string) []any {
 func (s *Store) ContactChanges(ctx context.Context, mb contactgraph.Mailbox, folderID string, q contactgraph.ChangeQuery) (contactgraph.ChangePage[contactgraph.ContactChange], error) {
 	var page contactgraph.ChangePage[contactgraph.ContactChange]
 	err := s.read(ctx, func(tx *conn) error {
-		if _, err := s.folder(ctx, tx, mb, folderID); err != nil {
-			return err
-		}
-		head, err := s.head(ctx, tx, mb, folderID, kindContact, q.Since)
+		head, err := s.head(ctx, tx, mb, folderID, kindContact, folderID, q.Since)
 		if err != nil {
 			return err
 		}
@@ -276,12 +299,9 @@ func (s *Store) FolderChanges(ctx context.Context, mb contactgraph.Mailbox, pare
 	err := s.read(ctx, func(tx *conn) error {
 		scope := mailboxScope(mb)
 		if parentID != "" {
-			if _, err := s.folder(ctx, tx, mb, parentID); err != nil {
-				return err
-			}
 			scope = parentID
 		}
-		head, err := s.head(ctx, tx, mb, scope, kindFolder, q.Since)
+		head, err := s.head(ctx, tx, mb, scope, kindFolder, parentID, q.Since)
 		if err != nil {
 			return err
 		}
