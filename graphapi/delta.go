@@ -3,6 +3,7 @@ package graphapi
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -117,6 +118,14 @@ func (s *Server) serveDelta(w http.ResponseWriter, r *http.Request, c *call, req
 		page, err = s.delta.engine.Folders(r.Context(), req)
 	default:
 		page, err = s.delta.engine.OrgContacts(r.Context(), req)
+	}
+	if err != nil && len(c.t.folders) > 0 && !errors.Is(err, contactgraph.ErrNotFound) {
+		// A missing folder is the answer whatever else is wrong with the
+		// request (a token the engine refused before reading the store):
+		// only then is the folder read here.
+		if _, ferr := s.cfg.Store.Folder(r.Context(), c.mb, c.lastFolderID()); errors.Is(ferr, contactgraph.ErrNotFound) {
+			err = ferr
+		}
 	}
 	s.observeDelta(req.Collection, page, !req.TokenIsSkip, err)
 	if err != nil {

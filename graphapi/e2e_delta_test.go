@@ -155,6 +155,11 @@ func TestDeltaErrorsOverHTTP(t *testing.T) {
 	_, fdl := e.round(t, "/v1.0/me/contactFolders/"+f+"/contacts/delta", u.token)
 	ok(t, e.do(t, http.MethodDelete, "/v1.0/me/contactFolders/"+f, u.token, nil), http.StatusNoContent)
 	fails(t, e.do(t, http.MethodGet, fdl, u.token, nil), 404, "ErrorItemNotFound")
+	// The missing folder is the answer whatever the token: badly formed,
+	// or the default folder's, which the engine refuses before reading.
+	for _, p := range []string{"/contacts/delta?$deltatoken=garbage", "/contacts/delta?$skiptoken=garbage", "/contacts/delta?$deltatoken=" + tok, "/childFolders/delta?$deltatoken=" + tok} {
+		fails(t, e.do(t, http.MethodGet, "/v1.0/me/contactFolders/"+f+p, u.token, nil), 404, "ErrorItemNotFound")
+	}
 	// Past retention: 410 SyncStateNotFound, never a partial answer.
 	c.Advance(31 * 24 * time.Hour)
 	fails(t, e.do(t, http.MethodGet, dl, u.token, nil), 410, "SyncStateNotFound")
