@@ -11,6 +11,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/contactgraph/contactgraph"
 )
@@ -26,8 +27,12 @@ import (
 // costs a Basic request nothing. List lists a user's passwords (never the
 // secrets) and Revoke deletes one; deleting the user or resetting the
 // tenant deletes its passwords with it (contactgraph.AppPasswordPrefix).
+//
+// With a Cache, Verify serves a password it accepted from memory for the
+// cache's lifetime; see PasswordCache for what that means for revocation.
 type AppPasswords struct {
 	Store SecretStore
+	Cache *PasswordCache // nil: every Verify asks the store
 }
 
 type appPasswordRecord struct {
@@ -70,12 +75,17 @@ func (a AppPasswords) List(ctx context.Context, tenantName, upn string) ([]AppPa
 }
 
 // Revoke deletes the app password of id (the part of the password before
-// the dot): it no longer signs in. ENotFound when there is none.
+// the dot): it no longer signs in, at once in this process (a.Cache
+// forgets it), within the cache's lifetime in the other processes on the
+// same database. ENotFound when there is none.
 func (a AppPasswords) Revoke(ctx context.Context, id string) error {
 	if b, err := hex.DecodeString(id); err != nil || len(b) != 16 {
 		return contactgraph.Errorf(contactgraph.ENotFound, "No app password has the id '%s'.", id)
 	}
 	err := a.Store.DeleteSecret(ctx, appPasswordPrefix+strings.ToLower(id))
+	if a.Cache != nil {
+		a.Cache.Forget(id) // after the delete: a Verify reading before it keeps nothing
+	}
 	if contactgraph.ErrorCode(err) == contactgraph.ENotFound {
 		return contactgraph.Errorf(contactgraph.ENotFound, "No app password has the id '%s'.", id)
 	}
@@ -120,6 +130,19 @@ func (a AppPasswords) Verify(ctx context.Context, user, password string) (contac
 	if !ok || err1 != nil || err2 != nil || len(id) != 16 || len(secret) != 32 {
 		return contactgraph.Principal{}, refuse
 	}
+	sum := sha256.Sum256(secret)
+	var gen uint64
+	var started time.Time
+	if a.Cache != nil {
+		p, known, ok, g := a.Cache.lookup(idHex, sum, user)
+		switch {
+		case known && ok:
+			return p, nil
+		case known:
+			return contactgraph.Principal{}, refuse
+		}
+		gen, started = g, a.Cache.now()
+	}
 	raw, err := a.Store.Secret(ctx, appPasswordPrefix+idHex, func() ([]byte, error) { return nil, errNoAppPassword })
 	if errors.Is(err, errNoAppPassword) {
 		return contactgraph.Principal{}, refuse
@@ -131,11 +154,14 @@ func (a AppPasswords) Verify(ctx context.Context, user, password string) (contac
 	if json.Unmarshal(raw, &rec) != nil {
 		return contactgraph.Principal{}, refuse
 	}
-	sum := sha256.Sum256(secret)
 	want, _ := hex.DecodeString(rec.Hash)
 	if subtle.ConstantTimeCompare(sum[:], want) != 1 || !strings.EqualFold(user, rec.UPN) {
 		return contactgraph.Principal{}, refuse
 	}
-	return contactgraph.Principal{TenantID: rec.Tenant, UserID: rec.User, UPN: rec.UPN,
-		Scopes: []string{contactgraph.PermContactsReadWrite}}, nil
+	p := contactgraph.Principal{TenantID: rec.Tenant, UserID: rec.User, UPN: rec.UPN,
+		Scopes: []string{contactgraph.PermContactsReadWrite}}
+	if a.Cache != nil {
+		a.Cache.put(gen, started, idHex, sum, p)
+	}
+	return p, nil
 }

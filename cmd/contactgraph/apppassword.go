@@ -12,7 +12,9 @@ import (
 // appPassword prints a new app password for a user's CardDAV sign-in. It
 // is shown once; the store keeps only its hash. With --list it prints the
 // ids of the user's app passwords (of every user of the tenant without
-// --user), one a line with the UPN; with --revoke ID it deletes one.
+// --user), one a line with the UPN; with --revoke ID it deletes one. A
+// server running on the same database may accept a revoked password until
+// its cache of app passwords lets it go (auth.DefaultPasswordLifetime).
 func (m *Main) appPassword(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("app-password", flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
