@@ -333,34 +333,13 @@ func TestPasswordCachePostgres(t *testing.T) {
 		t.Skip("CONTACTGRAPH_TEST_POSTGRES is not set: no PostgreSQL to run two servers on")
 	}
 	ctx := context.Background()
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	schema := "cgauthtest_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	open := func() *postgres.DB {
-		db, err := postgres.Open(ctx, dsn, postgres.Options{Schema: schema})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() }) // before the schema is dropped
-		return db
-	}
-	db1, db2 := open(), open()
+	db1 := postgresStore(t, dsn, "")
+	db2 := postgresStore(t, dsn, db1.schema) // a second server on the same schema
 	clk := &clock{t: t0}
 	c1, c2 := NewPasswordCache(0, 30*time.Second, clk.now), NewPasswordCache(0, 30*time.Second, clk.now)
-	st1 := &countingStore{Store: c1.Store(db1)}
+	st1 := &countingStore{Store: c1.Store(db1.DB)}
 	a1 := AppPasswords{Store: st1, Cache: c1}
-	a2 := AppPasswords{Store: c2.Store(db2), Cache: c2}
+	a2 := AppPasswords{Store: c2.Store(db2.DB), Cache: c2}
 	pw, err := a1.Issue(ctx, "contoso", "ada@contoso.com")
 	if err != nil {
 		t.Fatal(err)
@@ -396,27 +375,76 @@ func TestPasswordCachePostgres(t *testing.T) {
 	mustRefuse(t, a1, "ada@contoso.com", pw2, "the password of a user deleted on this server")
 }
 
-// BenchmarkAppPasswordVerify: Verify of one password on a SQLite file,
-// asking the store each time ("store") and served from a PasswordCache
-// ("cache").
-func BenchmarkAppPasswordVerify(b *testing.B) {
-	db, _ := sqliteFile(b)
-	for _, bc := range []struct {
-		name  string
-		cache *PasswordCache
-	}{{"store", nil}, {"cache", NewPasswordCache(0, 0, nil)}} {
-		a := AppPasswords{Store: db, Cache: bc.cache}
-		pw, err := a.Issue(context.Background(), "contoso", "ada@contoso.com")
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Run(bc.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := a.Verify(context.Background(), "ada@contoso.com", pw); err != nil {
-					b.Fatal(err)
-				}
+// schemaStore is a PostgreSQL store in a schema of its own.
+type schemaStore struct {
+	*postgres.DB
+	schema string
+}
+
+// postgresStore opens a store on the test database in schema, or in a
+// new schema when it is empty, dropped with everything in it at the end.
+func postgresStore(t testing.TB, dsn, schema string) schemaStore {
+	t.Helper()
+	ctx := context.Background()
+	if schema == "" {
+		b := make([]byte, 8)
+		_, _ = rand.Read(b)
+		schema = "cgauthtest_" + hex.EncodeToString(b)
+		t.Cleanup(func() {
+			conn, err := pgx.Connect(ctx, dsn)
+			if err != nil {
+				t.Errorf("drop schema %s: %v", schema, err)
+				return
+			}
+			defer conn.Close(ctx)
+			if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
+				t.Errorf("drop schema %s: %v", schema, err)
 			}
 		})
+	}
+	db, err := postgres.Open(ctx, dsn, postgres.Options{Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() }) // before the schema is dropped
+	return schemaStore{DB: db, schema: schema}
+}
+
+// BenchmarkAppPasswordVerify: Verify of one password asking the store
+// each time ("store") and served from a PasswordCache ("cache"), on a
+// SQLite file and, with CONTACTGRAPH_TEST_POSTGRES, on PostgreSQL.
+func BenchmarkAppPasswordVerify(b *testing.B) {
+	db, _ := sqliteFile(b)
+	stores := []struct {
+		name  string
+		store contactgraph.Store
+	}{{"sqlite", db}}
+	if dsn := os.Getenv("CONTACTGRAPH_TEST_POSTGRES"); dsn != "" {
+		stores = append(stores, struct {
+			name  string
+			store contactgraph.Store
+		}{"postgres", postgresStore(b, dsn, "").DB})
+	} else {
+		b.Log("CONTACTGRAPH_TEST_POSTGRES is not set: SQLite only")
+	}
+	for _, s := range stores {
+		for _, bc := range []struct {
+			name  string
+			cache *PasswordCache
+		}{{"store", nil}, {"cache", NewPasswordCache(0, 0, nil)}} {
+			a := AppPasswords{Store: s.store, Cache: bc.cache}
+			pw, err := a.Issue(context.Background(), "contoso", "ada@contoso.com")
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Run(s.name+"/"+bc.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := a.Verify(context.Background(), "ada@contoso.com", pw); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
