@@ -117,18 +117,23 @@ func (a AppPasswords) Issue(ctx context.Context, tenantName, upn string) (string
 	return hex.EncodeToString(id[:]) + "." + base64.RawURLEncoding.EncodeToString(secret[:]), nil
 }
 
+// refusePassword is Verify's one refusal (made when refusing: a password
+// accepted costs no error).
+func refusePassword() error {
+	return unauthenticated("The user name or app password is not valid.", nil)
+}
+
 // Verify checks an HTTP Basic user name and password and returns the
 // principal they sign in: a delegated principal of the password's user
 // with Contacts.ReadWrite. The user name must be that user's UPN (without
 // regard to case). Every refusal is EUnauthenticated with one message, so
 // it tells nothing of which part was wrong.
 func (a AppPasswords) Verify(ctx context.Context, user, password string) (contactgraph.Principal, error) {
-	refuse := unauthenticated("The user name or app password is not valid.", nil)
 	idHex, secretText, ok := strings.Cut(password, ".")
 	id, err1 := hex.DecodeString(idHex)
 	secret, err2 := base64.RawURLEncoding.DecodeString(secretText)
 	if !ok || err1 != nil || err2 != nil || len(id) != 16 || len(secret) != 32 {
-		return contactgraph.Principal{}, refuse
+		return contactgraph.Principal{}, refusePassword()
 	}
 	sum := sha256.Sum256(secret)
 	var gen uint64
@@ -139,24 +144,24 @@ func (a AppPasswords) Verify(ctx context.Context, user, password string) (contac
 		case known && ok:
 			return p, nil
 		case known:
-			return contactgraph.Principal{}, refuse
+			return contactgraph.Principal{}, refusePassword()
 		}
 		gen, started = g, a.Cache.now()
 	}
 	raw, err := a.Store.Secret(ctx, appPasswordPrefix+idHex, func() ([]byte, error) { return nil, errNoAppPassword })
 	if errors.Is(err, errNoAppPassword) {
-		return contactgraph.Principal{}, refuse
+		return contactgraph.Principal{}, refusePassword()
 	}
 	if err != nil {
 		return contactgraph.Principal{}, err
 	}
 	var rec appPasswordRecord
 	if json.Unmarshal(raw, &rec) != nil {
-		return contactgraph.Principal{}, refuse
+		return contactgraph.Principal{}, refusePassword()
 	}
 	want, _ := hex.DecodeString(rec.Hash)
 	if subtle.ConstantTimeCompare(sum[:], want) != 1 || !strings.EqualFold(user, rec.UPN) {
-		return contactgraph.Principal{}, refuse
+		return contactgraph.Principal{}, refusePassword()
 	}
 	p := contactgraph.Principal{TenantID: rec.Tenant, UserID: rec.User, UPN: rec.UPN,
 		Scopes: []string{contactgraph.PermContactsReadWrite}}
