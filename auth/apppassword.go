@@ -128,6 +128,12 @@ func refusePassword() error {
 // with Contacts.ReadWrite. The user name must be that user's UPN (without
 // regard to case). Every refusal is EUnauthenticated with one message, so
 // it tells nothing of which part was wrong.
+//
+// Without a.Cache, or for a password it does not hold, Verify reads the
+// password's record with Store.Secret, whose generator refuses: a
+// password that is not there writes nothing (the SQL stores read it with
+// one SELECT on their read pool). A password a.Cache holds is answered
+// from memory.
 func (a AppPasswords) Verify(ctx context.Context, user, password string) (contactgraph.Principal, error) {
 	idHex, secretText, ok := strings.Cut(password, ".")
 	id, err1 := hex.DecodeString(idHex)
@@ -139,9 +145,9 @@ func (a AppPasswords) Verify(ctx context.Context, user, password string) (contac
 	var gen uint64
 	var started time.Time
 	if a.Cache != nil {
-		p, known, ok, g := a.Cache.lookup(idHex, sum, user)
+		p, known, accepted, g := a.Cache.lookup(idHex, sum, user)
 		switch {
-		case known && ok:
+		case known && accepted:
 			return p, nil
 		case known:
 			return contactgraph.Principal{}, refusePassword()
