@@ -22,7 +22,7 @@ func (m *Main) appPassword(ctx context.Context, args []string) error {
 	tenant := fs.String("tenant", "contoso", "tenant name (or GUID)")
 	user := fs.String("user", "", "user principal name: the CardDAV user name")
 	list := fs.Bool("list", false, "list the ids of the app passwords (of --user, else of every user of --tenant)")
-	revoke := fs.String("revoke", "", "revoke the app password of this id (the part before the dot)")
+	revoke := fs.String("revoke", "", "revoke the app password of this id (the part before the dot); a server running on the database refuses it within "+auth.DefaultPasswordLifetime.String())
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
