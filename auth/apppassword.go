@@ -11,6 +11,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/contactgraph/contactgraph"
 )
@@ -26,8 +27,12 @@ import (
 // costs a Basic request nothing. List lists a user's passwords (never the
 // secrets) and Revoke deletes one; deleting the user or resetting the
 // tenant deletes its passwords with it (contactgraph.AppPasswordPrefix).
+//
+// With a Cache, Verify serves a password it accepted from memory for the
+// cache's lifetime; see PasswordCache for what that means for revocation.
 type AppPasswords struct {
 	Store SecretStore
+	Cache *PasswordCache // nil: every Verify asks the store
 }
 
 type appPasswordRecord struct {
@@ -70,12 +75,17 @@ func (a AppPasswords) List(ctx context.Context, tenantName, upn string) ([]AppPa
 }
 
 // Revoke deletes the app password of id (the part of the password before
-// the dot): it no longer signs in. ENotFound when there is none.
+// the dot): it no longer signs in, at once in this process (a.Cache
+// forgets it), within the cache's lifetime in the other processes on the
+// same database. ENotFound when there is none.
 func (a AppPasswords) Revoke(ctx context.Context, id string) error {
 	if b, err := hex.DecodeString(id); err != nil || len(b) != 16 {
 		return contactgraph.Errorf(contactgraph.ENotFound, "No app password has the id '%s'.", id)
 	}
 	err := a.Store.DeleteSecret(ctx, appPasswordPrefix+strings.ToLower(id))
+	if a.Cache != nil {
+		a.Cache.Forget(id) // after the delete: a Verify reading before it keeps nothing
+	}
 	if contactgraph.ErrorCode(err) == contactgraph.ENotFound {
 		return contactgraph.Errorf(contactgraph.ENotFound, "No app password has the id '%s'.", id)
 	}
@@ -107,35 +117,62 @@ func (a AppPasswords) Issue(ctx context.Context, tenantName, upn string) (string
 	return hex.EncodeToString(id[:]) + "." + base64.RawURLEncoding.EncodeToString(secret[:]), nil
 }
 
+// refusePassword is Verify's one refusal (made when refusing: a password
+// accepted costs no error).
+func refusePassword() error {
+	return unauthenticated("The user name or app password is not valid.", nil)
+}
+
 // Verify checks an HTTP Basic user name and password and returns the
 // principal they sign in: a delegated principal of the password's user
 // with Contacts.ReadWrite. The user name must be that user's UPN (without
 // regard to case). Every refusal is EUnauthenticated with one message, so
 // it tells nothing of which part was wrong.
+//
+// Without a.Cache, or for a password it does not hold, Verify reads the
+// password's record with Store.Secret, whose generator refuses: a
+// password that is not there writes nothing (the SQL stores read it with
+// one SELECT on their read pool). A password a.Cache holds is answered
+// from memory.
 func (a AppPasswords) Verify(ctx context.Context, user, password string) (contactgraph.Principal, error) {
-	refuse := unauthenticated("The user name or app password is not valid.", nil)
 	idHex, secretText, ok := strings.Cut(password, ".")
 	id, err1 := hex.DecodeString(idHex)
 	secret, err2 := base64.RawURLEncoding.DecodeString(secretText)
 	if !ok || err1 != nil || err2 != nil || len(id) != 16 || len(secret) != 32 {
-		return contactgraph.Principal{}, refuse
+		return contactgraph.Principal{}, refusePassword()
+	}
+	sum := sha256.Sum256(secret)
+	var gen uint64
+	var started time.Time
+	if a.Cache != nil {
+		p, known, accepted, g := a.Cache.lookup(idHex, sum, user)
+		switch {
+		case known && accepted:
+			return p, nil
+		case known:
+			return contactgraph.Principal{}, refusePassword()
+		}
+		gen, started = g, a.Cache.now()
 	}
 	raw, err := a.Store.Secret(ctx, appPasswordPrefix+idHex, func() ([]byte, error) { return nil, errNoAppPassword })
 	if errors.Is(err, errNoAppPassword) {
-		return contactgraph.Principal{}, refuse
+		return contactgraph.Principal{}, refusePassword()
 	}
 	if err != nil {
 		return contactgraph.Principal{}, err
 	}
 	var rec appPasswordRecord
 	if json.Unmarshal(raw, &rec) != nil {
-		return contactgraph.Principal{}, refuse
+		return contactgraph.Principal{}, refusePassword()
 	}
-	sum := sha256.Sum256(secret)
 	want, _ := hex.DecodeString(rec.Hash)
 	if subtle.ConstantTimeCompare(sum[:], want) != 1 || !strings.EqualFold(user, rec.UPN) {
-		return contactgraph.Principal{}, refuse
+		return contactgraph.Principal{}, refusePassword()
 	}
-	return contactgraph.Principal{TenantID: rec.Tenant, UserID: rec.User, UPN: rec.UPN,
-		Scopes: []string{contactgraph.PermContactsReadWrite}}, nil
+	p := contactgraph.Principal{TenantID: rec.Tenant, UserID: rec.User, UPN: rec.UPN,
+		Scopes: []string{contactgraph.PermContactsReadWrite}}
+	if a.Cache != nil {
+		a.Cache.put(gen, started, idHex, sum, p)
+	}
+	return p, nil
 }

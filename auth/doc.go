@@ -16,7 +16,12 @@
 //     public keys are fetched from its JWKS address, with issuer and
 //     audience checks.
 //
-// A Chain tries several authenticators in turn.
+// A Chain tries several authenticators in turn, and a Cache remembers the
+// tokens it accepted until their exp.
+//
+// CardDAV clients sign in by HTTP Basic with an app password instead
+// (AppPasswords), whose PasswordCache remembers the passwords it accepted
+// for a short lifetime.
 //
 // Contract of every Authenticate in this package: it returns a principal
 // only for a token whose signature verifies with a trusted key under an

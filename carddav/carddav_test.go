@@ -5,7 +5,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/contactgraph/contactgraph"
+	"github.com/contactgraph/contactgraph/auth"
 	"github.com/contactgraph/contactgraph/vcard"
 )
 
@@ -73,6 +76,29 @@ func TestSignIn(t *testing.T) {
 	// Another user's paths are not found.
 	resp, body = e.do("PROPFIND", "/dav/00000000-0000-5000-8000-000000000000/contacts/", "")
 	want(t, resp, body, http.StatusNotFound)
+}
+
+// TestSignInAfterUserDelete: an app password the server accepted (and so
+// caches) is refused at once when the Graph API deletes its user.
+func TestSignInAfterUserDelete(t *testing.T) {
+	e := newEnv(t)
+	propfind := func() (*http.Response, string) {
+		return e.do("PROPFIND", "/dav/", `<D:propfind xmlns:D="DAV:"><D:prop><D:current-user-principal/></D:prop></D:propfind>`, "Depth", "0")
+	}
+	for range 2 {
+		resp, body := propfind()
+		want(t, resp, body, http.StatusMultiStatus)
+	}
+	admin, err := e.issuer.Mint(auth.MintOptions{TenantName: "contoso", UPN: "admin@contoso.com", Scopes: []string{contactgraph.PermUserReadWrite}, TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodDelete, e.srv.URL+"/v1.0/users/"+e.upn, nil)
+	req.Header.Set("Authorization", "Bearer "+admin)
+	resp, body := e.send(req)
+	want(t, resp, body, http.StatusNoContent)
+	resp, body = propfind()
+	want(t, resp, body, http.StatusUnauthorized)
 }
 
 const card1 = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:client-uid-1\r\nFN:Ada Lovelace\r\nN:Lovelace;Ada;King;;\r\n" +

@@ -52,5 +52,11 @@
 // address book cannot be renamed or deleted (403).
 //
 // Sign-in is HTTP Basic with the UPN and an app password (auth.AppPasswords),
-// or a bearer token; a principal reaches only its own mailbox.
+// or a bearer token; a principal reaches only its own mailbox. The server
+// verifies app passwords through an auth.PasswordCache: a password it
+// accepted is served from memory for auth.DefaultPasswordLifetime (30 s).
+// Revoking a password, deleting its user or resetting its tenant in the
+// same process refuses it at once; done by another process on the same
+// database (the app-password command, another replica), it is refused
+// here once the cached entry expires.
 package carddav

@@ -35,6 +35,7 @@ type env struct {
 	user   string // user id
 	root   string // default folder id
 	bearer string // a Graph token of the same user
+	issuer *auth.Local
 }
 
 const upn = "ada@contoso.com"
@@ -93,7 +94,11 @@ func openStore(t *testing.T) (contactgraph.Store, waker) {
 func newEnv(t *testing.T, opts ...func(*graphapi.Config)) *env {
 	t.Helper()
 	ctx := context.Background()
-	store, wake := openStore(t)
+	raw, wake := openStore(t)
+	// As the server does: accepted app passwords are cached, and the
+	// store's deletes of users and tenants forget theirs.
+	passwords := auth.NewPasswordCache(0, 0, nil)
+	store := passwords.Store(raw)
 	issuer, err := auth.NewLocal(ctx, store, auth.LocalOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +111,7 @@ func newEnv(t *testing.T, opts ...func(*graphapi.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dav, err := carddav.New(carddav.Config{Store: store, Bearer: issuer, Basic: auth.AppPasswords{Store: store}, PageSize: 2})
+	dav, err := carddav.New(carddav.Config{Store: store, Bearer: issuer, Basic: auth.AppPasswords{Store: store, Cache: passwords}, PageSize: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +126,7 @@ func newEnv(t *testing.T, opts ...func(*graphapi.Config)) *env {
 		t.Fatal(err)
 	}
 	tid := contactgraph.TenantID("contoso")
-	e := &env{t: t, store: store, wake: wake, srv: srv, upn: upn, pass: pass, user: contactgraph.UserID(tid, upn), bearer: tok}
+	e := &env{t: t, store: store, wake: wake, srv: srv, upn: upn, pass: pass, user: contactgraph.UserID(tid, upn), bearer: tok, issuer: issuer}
 	mb, err := store.EnsureMailbox(ctx, tid, e.user, upn)
 	if err != nil {
 		t.Fatal(err)

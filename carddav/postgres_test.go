@@ -16,6 +16,7 @@ import (
 var suite = map[string]func(*testing.T){
 	"TestDiscovery":               TestDiscovery,
 	"TestSignIn":                  TestSignIn,
+	"TestSignInAfterUserDelete":   TestSignInAfterUserDelete,
 	"TestCardLifecycle":           TestCardLifecycle,
 	"TestBadCards":                TestBadCards,
 	"TestSyncCollection":          TestSyncCollection,

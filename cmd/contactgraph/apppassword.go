@@ -12,7 +12,9 @@ import (
 // appPassword prints a new app password for a user's CardDAV sign-in. It
 // is shown once; the store keeps only its hash. With --list it prints the
 // ids of the user's app passwords (of every user of the tenant without
-// --user), one a line with the UPN; with --revoke ID it deletes one.
+// --user), one a line with the UPN; with --revoke ID it deletes one. A
+// server running on the same database may accept a revoked password until
+// its cache of app passwords lets it go (auth.DefaultPasswordLifetime).
 func (m *Main) appPassword(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("app-password", flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
@@ -20,7 +22,7 @@ func (m *Main) appPassword(ctx context.Context, args []string) error {
 	tenant := fs.String("tenant", "contoso", "tenant name (or GUID)")
 	user := fs.String("user", "", "user principal name: the CardDAV user name")
 	list := fs.Bool("list", false, "list the ids of the app passwords (of --user, else of every user of --tenant)")
-	revoke := fs.String("revoke", "", "revoke the app password of this id (the part before the dot)")
+	revoke := fs.String("revoke", "", "revoke the app password of this id (the part before the dot); a server running on the database refuses it within "+auth.DefaultPasswordLifetime.String())
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -200,6 +200,10 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	store = o.store // every call timed
+	// Accepted app passwords are remembered for auth.DefaultPasswordLifetime;
+	// the deletes of this process (user deletes, tenant resets) forget theirs.
+	passwords := auth.NewPasswordCache(0, 0, nil)
+	store = passwords.Store(store)
 	issuer, err := auth.NewLocal(ctx, store, auth.LocalOptions{Leeway: cfg.Ops.leeway()})
 	if err != nil {
 		return fmt.Errorf("signing key: %w", err)
@@ -256,7 +260,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	dav, err := carddav.New(carddav.Config{Store: store, Bearer: authn, Basic: auth.AppPasswords{Store: store},
+	dav, err := carddav.New(carddav.Config{Store: store, Bearer: authn, Basic: auth.AppPasswords{Store: store, Cache: passwords},
 		Retention: cfg.Retention, RoundLifetime: cfg.RoundLifetime, Logger: logger})
 	if err != nil {
 		return err
