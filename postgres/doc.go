@@ -29,9 +29,10 @@
 //     (ProcArrayEndTransaction) before it releases its locks; xact.c's
 //     CommitTransaction states this order. So when the second writer gets
 //     the lock, the first one's data is visible to every later snapshot.
-//  3. A delta page reads, in one snapshot (read transactions are
-//     REPEATABLE READ, see sqlstore.Store.ReadIsolation), the counter's
-//     committed value h and the changes with Since < rev <= Until, where the
+//  3. A delta page reads, in one snapshot (a contact page is one
+//     statement, sqlstore.ContactRoundQuery; the other rounds read in
+//     REPEATABLE READ transactions, see sqlstore.Store.ReadIsolation),
+//     the counter's committed value h and the changes with Since < rev <= Until, where the
 //     round's Until is the h of its first page. Seeing h committed means the
 //     transaction that took h committed before the snapshot, hence (1, 2)
 //     every transaction that took a revision <= h did too: every change at

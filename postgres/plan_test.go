@@ -141,7 +141,7 @@ func explain(t *testing.T, db *postgres.DB, q string, args ...any) string {
 func TestContactRoundUsesKeys(t *testing.T) {
 	t.Parallel()
 	db, mb := planStore(t, generated(3, 3000), "contacts", "changes")
-	p := explain(t, db, sqlstore.RebindQuestion(sqlstore.ContactRoundQuery), mb.RootID, sqlstore.KindContact, 0, int64(1)<<40, 201)
+	p := explain(t, db, sqlstore.RebindQuestion(sqlstore.ContactRoundQuery), sqlstore.ContactRoundArgs(mb, mb.RootID, contactgraph.ChangeQuery{Limit: 200}, false)...)
 	if !strings.Contains(p, "using changes_pkey on changes") || !strings.Contains(p, "using contacts_pkey on contacts") || strings.Contains(p, "Seq Scan") {
 		t.Errorf("the plan of a delta page:\n%s", p)
 	}

@@ -170,6 +170,8 @@ func (dialect) Instr(hay, needle string) string {
 // statistics and needs no hint (its plan tests check the lookups).
 func (dialect) Unindexed(col string) string { return col }
 
+func (dialect) StopsThroughOneRow() bool { return false }
+
 // uniqueViolation is the SQLSTATE of unique_violation.
 const uniqueViolation = "23505"
 

@@ -147,7 +147,7 @@ func TestContactRoundUsesKeys(t *testing.T) {
 		in[i] = gen.Contact()
 	}
 	db, mb := planStore(t, in)
-	p := strings.Join(explain(t, db.SQL(), sqlstore.ContactRoundQuery, mb.RootID, sqlstore.KindContact, 0, 1<<40, 201), "\n")
+	p := strings.Join(explain(t, db.SQL(), sqlstore.ContactRoundFlat, sqlstore.ContactRoundArgs(mb, mb.RootID, contactgraph.ChangeQuery{Limit: 200}, true)...), "\n")
 	if !strings.Contains(p, "SEARCH c USING COVERING INDEX sqlite_autoindex_changes_1 (scope=? AND kind=? AND rev>? AND rev<?)") ||
 		!strings.Contains(p, "SEARCH k USING INDEX sqlite_autoindex_contacts_1 (id=?)") || strings.Contains(p, "SCAN") || strings.Contains(p, "TEMP B-TREE") {
 		t.Errorf("the plan of a delta page:\n%s", p)

@@ -192,6 +192,8 @@ func (dialect) Instr(hay, needle string) string {
 // planner's choice for that term.
 func (dialect) Unindexed(col string) string { return "+" + col }
 
+func (dialect) StopsThroughOneRow() bool { return true }
+
 func (dialect) IsUniqueViolation(err error) bool {
 	var e *sqlite.Error
 	if !errors.As(err, &e) {

@@ -28,6 +28,8 @@ func (testDialect) IsUnavailable(err error) bool     { return false }
 // Unindexed is the sqlite store's: the plan tests here run on SQLite.
 func (testDialect) Unindexed(col string) string { return "+" + col }
 
+func (testDialect) StopsThroughOneRow() bool { return true }
+
 // batchStore returns a group-committing Store on a new SQLite file with
 // one table t(v), and a function listing t's values.
 func batchStore(t *testing.T) (*Store, func() []string) {

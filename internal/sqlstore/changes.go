@@ -230,67 +230,121 @@ func anys(ids []string) []any {
 	return out
 }
 
-// ContactChanges implements contactgraph.Store.
+// ContactChanges implements contactgraph.Store: one statement
+// (ContactRoundQuery), which reads the head, the floor and the page in
+// the one snapshot a statement has on both engines, so it needs no
+// transaction around it.
 func (s *Store) ContactChanges(ctx context.Context, mb contactgraph.Mailbox, folderID string, q contactgraph.ChangeQuery) (contactgraph.ChangePage[contactgraph.ContactChange], error) {
-	var page contactgraph.ChangePage[contactgraph.ContactChange]
-	err := s.read(ctx, func(tx *conn) error {
-		head, err := s.head(ctx, tx, mb, folderID, kindContact, folderID, q.Since)
-		if err != nil {
-			return err
-		}
-		page, err = s.contactRound(ctx, tx, head, folderID, q)
-		return err
-	})
-	return page, err
+	ctx, end := s.op(ctx)
+	page, err := s.contactRound(ctx, mb, folderID, q)
+	return page, end(err)
 }
 
 // ContactRoundQuery is the statement of a contact round's page (see
-// contactRound), with '?' placeholders: the folder, the kind, the lower
-// and upper revisions and the number of rows; exported for the plan tests.
-const ContactRoundQuery = `SELECT c.object_id, c.rev, k.folder_id, k.change_key, k.created, k.modified, k.rev, k.auto_name, k.doc
-FROM changes c LEFT JOIN contacts k ON k.id = c.object_id
-WHERE c.scope = ? AND c.kind = ? AND c.rev > ? AND c.rev <= ? ORDER BY c.rev LIMIT ?`
+// contactRound), with '?' placeholders (ContactRoundArgs); exported for
+// the plan tests. Every row carries the mailbox's revision and base, the
+// collection's floor and whether the folder exists; the change columns
+// are NULL in the one row of a range without changes.
+const ContactRoundQuery = `WITH h AS (SELECT u.rev AS head, u.base AS base,
+	COALESCE((SELECT f.rev FROM floors f WHERE f.scope = ? AND f.kind = ?), 0) AS floor,
+	EXISTS (SELECT 1 FROM folders d WHERE d.id = ? AND d.tenant_id = u.tenant_id AND d.user_id = u.id) AS found
+	FROM users u WHERE u.tenant_id = ? AND u.id = ?)
+SELECT h.head, h.base, h.floor, h.found, p.object_id, p.crev, p.folder_id, p.change_key, p.created, p.modified, p.rev, p.auto_name, p.doc
+FROM h LEFT JOIN (SELECT c.object_id, c.rev AS crev, k.folder_id, k.change_key, k.created, k.modified, k.rev, k.auto_name, k.doc
+	FROM changes c LEFT JOIN contacts k ON k.id = c.object_id
+	WHERE c.scope = ? AND c.kind = ? AND c.rev > ? AND c.rev <= (SELECT CASE WHEN CAST(? AS BIGINT) > 0 THEN CAST(? AS BIGINT) ELSE head END FROM h)
+	ORDER BY c.rev LIMIT ?) p ON 1 = 1
+ORDER BY p.crev`
+
+// ContactRoundFlat is ContactRoundQuery as a plain join of the mailbox's
+// row to the range, for an engine whose planner stops the LIMIT through
+// the one-row outer side (Dialect.StopsThroughOneRow; SQLite would
+// materialize the derived table of ContactRoundQuery, PostgreSQL would
+// sort the whole range of this one).
+const ContactRoundFlat = `SELECT u.rev, u.base, COALESCE((SELECT f.rev FROM floors f WHERE f.scope = ? AND f.kind = ?), 0),
+	EXISTS (SELECT 1 FROM folders d WHERE d.id = ? AND d.tenant_id = u.tenant_id AND d.user_id = u.id),
+	c.object_id, c.rev, k.folder_id, k.change_key, k.created, k.modified, k.rev, k.auto_name, k.doc
+FROM users u LEFT JOIN changes c ON c.scope = ? AND c.kind = ? AND c.rev > ? AND c.rev <= CASE WHEN CAST(? AS BIGINT) > 0 THEN CAST(? AS BIGINT) ELSE u.rev END
+LEFT JOIN contacts k ON k.id = c.object_id
+WHERE u.tenant_id = ? AND u.id = ?
+ORDER BY c.rev LIMIT ?`
+
+// ContactRoundArgs are the arguments of ContactRoundQuery (flat false) or
+// ContactRoundFlat for a page of q over folderID: the upper revision 0
+// (a round's first page) is the head.
+func ContactRoundArgs(mb contactgraph.Mailbox, folderID string, q contactgraph.ChangeQuery, flat bool) []any {
+	since := max(q.After, q.Since)
+	if flat {
+		return []any{folderID, kindContact, folderID, folderID, kindContact, since, q.Until, q.Until, mb.TenantID, mb.UserID, q.Limit + 1}
+	}
+	return []any{folderID, kindContact, folderID, mb.TenantID, mb.UserID, folderID, kindContact, since, q.Until, q.Until, q.Limit + 1}
+}
 
 // contactRound reads one page of a contact round as round does, in one
-// statement: the log rows joined to their contacts (the same text on
-// every call, no IN list of the page's ids). A log row whose contact is
-// gone or in another folder is a removal, reported only to a round from a
-// deltaLink (Since > 0).
-func (s *Store) contactRound(ctx context.Context, tx *conn, head int64, folderID string, q contactgraph.ChangeQuery) (contactgraph.ChangePage[contactgraph.ContactChange], error) {
+// statement: the head and the log rows joined to their contacts (the same
+// text on every call, no IN list of the page's ids). A log row whose
+// contact is gone or in another folder is a removal, reported only to a
+// round from a deltaLink (Since > 0).
+func (s *Store) contactRound(ctx context.Context, mb contactgraph.Mailbox, folderID string, q contactgraph.ChangeQuery) (contactgraph.ChangePage[contactgraph.ContactChange], error) {
 	page := contactgraph.ChangePage[contactgraph.ContactChange]{Until: q.Until}
-	if page.Until == 0 {
-		page.Until = head
+	query, args := ContactRoundQuery, ContactRoundArgs(mb, folderID, q, false)
+	if s.Dialect.StopsThroughOneRow() {
+		query, args = ContactRoundFlat, ContactRoundArgs(mb, folderID, q, true)
 	}
-	rows, err := s.query(ctx, tx, ContactRoundQuery, folderID, kindContact, max(q.After, q.Since), page.Until, q.Limit+1)
+	rows, err := s.query(ctx, s.rq(), query, args...)
 	if err != nil {
 		return page, fmt.Errorf("read changes: %w", err)
 	}
 	defer rows.Close()
 	seen := map[string]bool{}
+	headRead := false
 	for n := 0; rows.Next(); n++ {
-		if n == q.Limit {
-			page.More = true
-			break
-		}
-		var id string
-		var rev int64
+		var head, base, floor int64
+		var found bool
+		var id sql.NullString
+		var rev sql.NullInt64
 		var r contactRow
-		if err := rows.Scan(append([]any{&id, &rev}, r.dest()...)...); err != nil {
+		if err := rows.Scan(append([]any{&head, &base, &floor, &found, &id, &rev}, r.dest()...)...); err != nil {
 			return page, fmt.Errorf("read changes: %w", err)
 		}
-		page.Last = rev
-		if seen[id] {
+		if !headRead {
+			headRead = true
+			if !found {
+				return page, contactgraph.ErrNotFound
+			}
+			if _, err := checkSince(head, max(floor, base), q.Since); err != nil {
+				return page, err
+			}
+			if page.Until == 0 {
+				page.Until = head
+			}
+		}
+		if n == q.Limit {
+			page.More = id.Valid
+			break
+		}
+		if !id.Valid {
+			break // the head's row alone: no change in the range
+		}
+		page.Last = rev.Int64
+		if seen[id.String] {
 			continue
 		}
-		seen[id] = true
+		seen[id.String] = true
 		switch {
 		case r.folder.Valid && r.folder.String == folderID:
-			page.Changes = append(page.Changes, contactgraph.ContactChange{ID: id, Rev: rev, Contact: r.contact(id)})
+			page.Changes = append(page.Changes, contactgraph.ContactChange{ID: id.String, Rev: rev.Int64, Contact: r.contact(id.String)})
 		case q.Since > 0:
-			page.Changes = append(page.Changes, contactgraph.ContactChange{ID: id, Rev: rev, Removed: true})
+			page.Changes = append(page.Changes, contactgraph.ContactChange{ID: id.String, Rev: rev.Int64, Removed: true})
 		}
 	}
-	return page, rows.Err()
+	if err := rows.Err(); err != nil {
+		return page, fmt.Errorf("read changes: %w", err)
+	}
+	if !headRead {
+		return page, contactgraph.ErrNotFound // no mailbox, so no folder
+	}
+	return page, nil
 }
 
 // FolderChanges implements contactgraph.Store.

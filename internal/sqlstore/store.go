@@ -51,6 +51,13 @@ type Dialect interface {
 	// planner would otherwise prefer an index on col to a better one);
 	// col itself for an engine whose planner needs no hint.
 	Unindexed(col string) string
+	// StopsThroughOneRow reports whether the engine's planner runs an
+	// ORDER BY … LIMIT over a join whose outer side is one row by its
+	// key in the inner side's index order and stops at the limit (SQLite);
+	// false for one that sorts the whole join first (PostgreSQL). A
+	// contact round picks its statement by it (ContactRoundFlat or
+	// ContactRoundQuery).
+	StopsThroughOneRow() bool
 	// IsUnavailable reports whether err, by the driver's error codes and
 	// types, says the database cannot serve now but may later: it is
 	// unreachable, shutting down, out of space, read-only or locked past
