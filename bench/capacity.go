@@ -436,6 +436,8 @@ func (b *bench) capacityMixed(ctx context.Context, t *capTenant, s *capServers, 
 func (b *bench) recordCPU(name RecordName, cpu *capCPU, ops, size int) {
 	b.report.add(Record{Name: name + "_server_cpu", Workload: wCapacity, Backend: b.backend, Size: size, Value: round3(cpu.serverMS(ops)), Unit: "ms CPU/op", Samples: ops,
 		Note: fmt.Sprintf("utime+stime of the server process(es) from /proc/<pid>/stat over the phase, %.2f s, divided by the operations", float64(cpu.srv)/clockTicks)})
+	b.report.add(Record{Name: name + "_client_cpu", Workload: wCapacity, Backend: b.backend, Size: size, Value: round3(cpu.clientMS(ops)), Unit: "ms CPU/op", Samples: ops,
+		Note: fmt.Sprintf("utime+stime of the bench process (its clients) over the phase, %.2f s, divided by the operations: CPU of the same cores the server did not get", float64(cpu.own)/clockTicks)})
 	if cpu.db != nil {
 		b.report.add(Record{Name: name + "_db_cpu", Workload: wCapacity, Backend: b.backend, Size: size, Value: round3(cpu.dbMS(ops)), Unit: "ms CPU/op", Samples: ops,
 			Note: fmt.Sprintf("utime+stime of the PostgreSQL backends of the servers' connections (application_name %s) over the phase, %.2f s, divided by the operations; the database's background processes are not counted", capApp, float64(cpu.pg)/clockTicks)})

@@ -19,9 +19,9 @@ type capCPU struct {
 	close func() error
 	app   string
 
-	srv, pg uint64 // jiffies of the phase so far
-	srv0    uint64
-	pg0     map[int]uint64
+	srv, pg, own uint64 // jiffies of the phase so far: servers, backends, the bench
+	srv0, own0   uint64
+	pg0          map[int]uint64
 }
 
 // newCapCPU measures the servers pids; on PostgreSQL also the backends
@@ -80,11 +80,12 @@ func (m *capCPU) start(ctx context.Context) {
 }
 
 // reset forgets the phase so far; resume and stop then add to it.
-func (m *capCPU) reset() { m.srv, m.pg = 0, 0 }
+func (m *capCPU) reset() { m.srv, m.pg, m.own = 0, 0, 0 }
 
 func (m *capCPU) resume(ctx context.Context) {
 	m.pg0 = m.backends(ctx)
 	m.srv0 = m.serverJiffies()
+	m.own0 = procJiffies("self")
 }
 
 // stop adds the time since resume. A backend that started meanwhile counts
@@ -92,6 +93,7 @@ func (m *capCPU) resume(ctx context.Context) {
 // connections through a phase).
 func (m *capCPU) stop(ctx context.Context) {
 	m.srv += m.serverJiffies() - m.srv0
+	m.own += procJiffies("self") - m.own0
 	for pid, j := range m.backends(ctx) {
 		if j >= m.pg0[pid] {
 			m.pg += j - m.pg0[pid]
@@ -102,6 +104,12 @@ func (m *capCPU) stop(ctx context.Context) {
 // serverMS is the servers' CPU time of the phase per operation, in ms.
 func (m *capCPU) serverMS(ops int) float64 {
 	return float64(m.srv) * 1000 / clockTicks / float64(max(ops, 1))
+}
+
+// clientMS is the bench's own CPU time (its clients) of the phase per
+// operation, in ms.
+func (m *capCPU) clientMS(ops int) float64 {
+	return float64(m.own) * 1000 / clockTicks / float64(max(ops, 1))
 }
 
 // dbMS is the database backends' CPU time of the phase per operation, in ms.
