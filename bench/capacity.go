@@ -242,7 +242,8 @@ func newCapTenant(upns []string, sz capSize, seed uint64) *capTenant {
 // client, then capClients; a first delta round of every sampled mailbox
 // (capClients, each sampled mailbox belonging to one client); passes of
 // changes in random sampled mailboxes followed by an incremental round of
-// each sampled mailbox; the mixed load. The server CPU of each phase is
+// each sampled mailbox; a round of each with nothing to deliver; the
+// mixed load. The server CPU of each phase is
 // recorded per operation.
 func (b *bench) capacityRun(ctx context.Context, t *capTenant, s *capServers, cpu *capCPU, sz capSize) error {
 	total := sz.Users * sz.Contacts
@@ -366,6 +367,30 @@ func (b *bench) capacityRun(ctx context.Context, t *capTenant, s *capServers, cp
 	lats(recCapIncremental, incLat.ds)
 	b.recordCPU(recCapIncremental, cpu, n, total)
 	b.logf("capacity: incremental %.0f rounds/s, p50 %.3f ms, p99 %.3f ms, server CPU %.3f ms per round", perSecond(n, incTook), ms(percentile(incLat.ds, 0.5)), ms(percentile(incLat.ds, 0.99)), cpu.serverMS(n))
+
+	// Idle: as many passes of rounds with no change since the last one
+	// (what most polls of a real tenant are).
+	b.logf("capacity: %d passes of %d idle rounds", sz.Passes, len(t.sample))
+	var idleLat latencies
+	var idleItems atomic.Int64
+	m = startMeter(s.pids()...)
+	cpu.start(ctx)
+	start = time.Now()
+	for range sz.Passes {
+		if err := rounds(ctx, &idleLat, &idleItems); err != nil {
+			return err
+		}
+	}
+	took = time.Since(start)
+	cpu.stop(ctx)
+	if idleItems.Load() != 0 {
+		return fmt.Errorf("rounds without changes delivered %d contacts", idleItems.Load())
+	}
+	n = len(idleLat.ds)
+	rec(recCapIdle, perSecond(n, took), "rounds/s", n,
+		fmt.Sprintf("deltaLink rounds of the sampled mailboxes with nothing to deliver, %d clients, %d passes; %s", capClients, sz.Passes, where), m)
+	lats(recCapIdle, idleLat.ds)
+	b.recordCPU(recCapIdle, cpu, n, total)
 
 	return b.capacityMixed(ctx, t, s, cpu, sz, where)
 }

@@ -46,6 +46,7 @@ const (
 	recCapWritesC16   RecordName = "capacity_writes_c16"
 	recCapFirstRound  RecordName = "capacity_first_round"
 	recCapIncremental RecordName = "capacity_incremental"
+	recCapIdle        RecordName = "capacity_idle_round"
 	recCapMixed       RecordName = "capacity_mixed"
 	recCapDBSize      RecordName = "capacity_db_size"
 	recCapContactRows RecordName = "capacity_contact_rows"
