@@ -105,6 +105,9 @@ func (b *bench) run(ctx context.Context) error {
 		if b.selected(wNotify) {
 			try(wNotify, b.runNotify(ctx))
 		}
+		if b.selected(wCapacity) {
+			try(wCapacity, b.runCapacity(ctx))
+		}
 	}
 	if b.selected(wPeers) {
 		try(wPeers, b.runPeers(ctx))
@@ -299,7 +302,7 @@ func (b *bench) runFolder(ctx context.Context, n int) error {
 // and incremental rounds over the folder the sequential writes filled.
 func (b *bench) runRemote(ctx context.Context) error {
 	a := &api{hc: b.hc, base: b.cfg.URL, token: b.cfg.Token}
-	for _, w := range []string{wFloor, wMemory} {
+	for _, w := range []string{wFloor, wMemory, wCapacity} {
 		if b.selected(w) {
 			b.report.skip(w, "needs a server the bench starts on a database file (not with -url)")
 		}

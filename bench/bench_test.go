@@ -170,3 +170,27 @@ func TestIDList(t *testing.T) {
 		t.Fatal("a short id was accepted")
 	}
 }
+
+func TestCapacityHelpers(t *testing.T) {
+	if got := numberedUPNs("cap-1@contoso.com", 3); strings.Join(got, " ") != "cap-1-00001@contoso.com cap-1-00002@contoso.com cap-1-00003@contoso.com" {
+		t.Errorf("numberedUPNs: %v", got)
+	}
+	dsn := withApplicationName("postgres://u@h:5432/test?sslmode=disable&search_path=s", "x")
+	if !strings.Contains(dsn, "application_name=x") || !strings.Contains(dsn, "search_path=s") || !strings.Contains(dsn, "sslmode=disable") {
+		t.Errorf("withApplicationName: %s", dsn)
+	}
+	if kv := withApplicationName("host=h dbname=test", "x"); kv != "host=h dbname=test" {
+		t.Errorf("a key=value DSN changed: %s", kv)
+	}
+	s := &capServers{apis: []*api{{base: "http://127.0.0.1:1/v1.0"}, {base: "http://127.0.0.1:2/v1.0"}}}
+	link, err := s.rebase("http://127.0.0.1:1/v1.0/users/a/contacts/delta?$deltatoken=t", s.apis[1])
+	if err != nil || link != "http://127.0.0.1:2/v1.0/users/a/contacts/delta?$deltatoken=t" {
+		t.Errorf("rebase: %q %v", link, err)
+	}
+	if _, err := s.rebase("http://elsewhere/v1.0/x", s.apis[0]); err == nil {
+		t.Error("rebase of a foreign link: no error")
+	}
+	if a, b := s.pick(), s.pick(); a == b {
+		t.Error("pick returned the same server twice in a row")
+	}
+}

@@ -22,10 +22,11 @@ const (
 	wPeers       = "peers"
 	wNotify      = "notify"
 	wFilter      = "filter"
+	wCapacity    = "capacity"
 	wSoak        = "soak" // only with -soak: a long mixed load (see soak.go)
 )
 
-var allWorkloads = []string{wWrites, wFirst, wIncremental, wFloor, wFilter, wMemory, wNotify, wPeers}
+var allWorkloads = []string{wWrites, wFirst, wIncremental, wFloor, wFilter, wMemory, wNotify, wCapacity, wPeers}
 
 // config is the parsed command line.
 type config struct {
@@ -71,6 +72,8 @@ type sizes struct {
 	NotifyLatency   int
 	NotifySustained int
 	NotifyFanout    int
+	// Capacity sizes the capacity workload (capacity.go).
+	Capacity capSize
 }
 
 var fullSizes = sizes{
@@ -93,6 +96,8 @@ var fullSizes = sizes{
 	NotifyLatency:   1_000,
 	NotifySustained: 10_000,
 	NotifyFanout:    1_000,
+
+	Capacity: capSize{Users: 10_000, Contacts: 100, Writes: 5_000, Sample: 500, Passes: 4, Mixed: 30 * time.Second},
 }
 
 var quickSizes = sizes{
@@ -115,6 +120,8 @@ var quickSizes = sizes{
 	NotifyLatency:   100,
 	NotifySustained: 500,
 	NotifyFanout:    50,
+
+	Capacity: capSize{Users: 50, Contacts: 20, Writes: 200, Sample: 20, Passes: 3, Mixed: 3 * time.Second},
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {

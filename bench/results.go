@@ -38,6 +38,19 @@ const (
 	recDavInitialSync     RecordName = "dav_initial_sync"
 	recDavIncrementalSync RecordName = "dav_incremental_sync"
 	recDavFill            RecordName = "dav_fill" // the PUTs that fill the large address book
+	// The capacity workload (a tenant of many mailboxes); the phases' CPU
+	// time per operation is <name>_server_cpu (and <name>_db_cpu on
+	// PostgreSQL), their latencies <name>_p50 and <name>_p99.
+	recCapSeed        RecordName = "capacity_seed"
+	recCapWritesSeq   RecordName = "capacity_writes_seq"
+	recCapWritesC16   RecordName = "capacity_writes_c16"
+	recCapFirstRound  RecordName = "capacity_first_round"
+	recCapIncremental RecordName = "capacity_incremental"
+	recCapIdle        RecordName = "capacity_idle_round"
+	recCapMixed       RecordName = "capacity_mixed"
+	recCapDBSize      RecordName = "capacity_db_size"
+	recCapContactRows RecordName = "capacity_contact_rows"
+	recCapChangeRows  RecordName = "capacity_change_log_rows"
 )
 
 // Record is one measured figure.

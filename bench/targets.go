@@ -42,6 +42,11 @@ func (r *Report) finish() {
 			ratio("writes_c16_vs_seq", "writes_c16 / writes_seq", c16.Value, seq.Value)
 		}
 	}
+	if seq, ok := r.find(recCapWritesSeq, be, r.sizeOf(recCapWritesSeq, be)); ok {
+		if c16, ok := r.find(recCapWritesC16, be, seq.Size); ok {
+			ratio("capacity_writes_c16_vs_seq", "capacity_writes_c16 / capacity_writes_seq", c16.Value, seq.Value)
+		}
+	}
 	// contactgraph against each CardDAV peer: how many times faster.
 	for _, peer := range peerNames {
 		for _, m := range peerMetrics {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,14 +23,15 @@ func (m *Main) seed(ctx context.Context, args []string) error {
 	tenant := fs.String("tenant", "contoso", "tenant name (or GUID)")
 	user := fs.String("user", "demo@contoso.com", "mailbox owner (user principal name)")
 	folder := fs.String("folder", "", "contact folder under the default folder, created if missing (default: the default folder)")
-	contacts := fs.Int("contacts", 0, "contacts to create")
+	users := fs.Int("users", 0, "seed this many mailboxes, named after --user with a number: cap@contoso.com gives cap-00001@contoso.com to cap-<N>@contoso.com (0: the --user mailbox only)")
+	contacts := fs.Int("contacts", 0, "contacts to create (in each mailbox, with --users)")
 	orgContacts := fs.Int("org-contacts", 0, "org contacts to create in the tenant")
 	batch := fs.Int("batch", 10000, "objects per transaction")
 	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "random seed (the same seed gives the same data)")
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *contacts < 0 || *orgContacts < 0 || *batch < 1 {
+	if *contacts < 0 || *orgContacts < 0 || *users < 0 || *batch < 1 {
 		return errors.New("seed: counts must not be negative and --batch must be positive")
 	}
 	if *contacts == 0 && *orgContacts == 0 {
@@ -37,6 +39,12 @@ func (m *Main) seed(ctx context.Context, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("seed: unexpected argument %q", fs.Arg(0))
+	}
+	if *users > 0 && *contacts == 0 {
+		return errors.New("seed: --users seeds contacts: give --contacts N too")
+	}
+	if *users > 0 && !strings.Contains(*user, "@") {
+		return fmt.Errorf("seed: --users numbers the mailboxes after --user, which must be a user principal name (local@domain), not %q", *user)
 	}
 	store, err := openStore(ctx, *db, slog.New(slog.NewTextHandler(m.Stderr, nil)))
 	if err != nil {
@@ -47,43 +55,19 @@ func (m *Main) seed(ctx context.Context, args []string) error {
 	gen := fakedata.New(*seed)
 	start := time.Now()
 	if *contacts > 0 {
-		mb, err := store.EnsureMailbox(ctx, tid, contactgraph.UserID(tid, *user), *user)
+		upns := []string{*user}
+		if *users > 0 {
+			upns = numberedUPNs(*user, *users)
+		}
+		folderID, err := m.seedContacts(ctx, store, tid, upns, *folder, *contacts, *batch, gen)
 		if err != nil {
 			return err
 		}
-		folderID, err := ensureFolder(ctx, store, mb, *folder)
-		if err != nil {
-			return err
+		if *users > 0 {
+			fmt.Fprintf(m.Stdout, "created %d contacts in folder %s of each of %d mailboxes, %s to %s\n", *contacts, folderName(*folder), len(upns), upns[0], upns[len(upns)-1])
+		} else {
+			fmt.Fprintf(m.Stdout, "created %d contacts in folder %s of %s (folder id %s)\n", *contacts, folderName(*folder), *user, folderID)
 		}
-		bar := m.progress("contacts", *contacts)
-		// The next batch is generated while the store imports this one.
-		batches := make(chan []contactgraph.ContactInput, 1)
-		gctx, stop := context.WithCancel(ctx)
-		defer stop()
-		go func() {
-			defer close(batches)
-			for done := 0; done < *contacts; {
-				in := make([]contactgraph.ContactInput, min(*batch, *contacts-done))
-				for i := range in {
-					in[i] = gen.Contact()
-				}
-				select {
-				case batches <- in:
-				case <-gctx.Done():
-					return
-				}
-				done += len(in)
-			}
-		}()
-		done := 0
-		for in := range batches {
-			if _, err := store.ImportContacts(ctx, mb, folderID, in); err != nil {
-				return err
-			}
-			done += len(in)
-			bar(done)
-		}
-		fmt.Fprintf(m.Stdout, "created %d contacts in folder %s of %s (folder id %s)\n", *contacts, folderName(*folder), *user, folderID)
 	}
 	if *orgContacts > 0 {
 		bar := m.progress("org contacts", *orgContacts)
@@ -103,6 +87,77 @@ func (m *Main) seed(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(m.Stdout, "took %s\n", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// seedContacts creates n generated contacts in folder (the default folder
+// when empty, created when missing) of each mailbox of upns, in order,
+// through ImportContacts in transactions of at most batch contacts (never
+// spanning two mailboxes). The next batch is generated while the store
+// imports the current one. It returns the folder id of the last mailbox.
+func (m *Main) seedContacts(ctx context.Context, store contactgraph.Store, tid string, upns []string, folder string, n, batch int, gen *fakedata.Generator) (string, error) {
+	type job struct {
+		upn string
+		in  []contactgraph.ContactInput
+	}
+	bar := m.progress("contacts", n*len(upns))
+	jobs := make(chan job, 1)
+	gctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		defer close(jobs)
+		for _, upn := range upns {
+			for done := 0; done < n; {
+				in := make([]contactgraph.ContactInput, min(batch, n-done))
+				for i := range in {
+					in[i] = gen.Contact()
+				}
+				select {
+				case jobs <- job{upn, in}:
+				case <-gctx.Done():
+					return
+				}
+				done += len(in)
+			}
+		}
+	}()
+	var (
+		upn, folderID string
+		mb            contactgraph.Mailbox
+		done          int
+	)
+	for j := range jobs {
+		if j.upn != upn {
+			var err error
+			if mb, err = store.EnsureMailbox(ctx, tid, contactgraph.UserID(tid, j.upn), j.upn); err != nil {
+				return "", err
+			}
+			if folderID, err = ensureFolder(ctx, store, mb, folder); err != nil {
+				return "", err
+			}
+			upn = j.upn
+		}
+		if _, err := store.ImportContacts(ctx, mb, folderID, j.in); err != nil {
+			return "", fmt.Errorf("seed %s: %w", j.upn, err)
+		}
+		done += len(j.in)
+		bar(done)
+	}
+	return folderID, ctx.Err()
+}
+
+// numberedUPNs returns the n mailboxes of seed --users: the local part of
+// upn, a dash and a number from 1, zero-padded to five digits (more when n
+// needs them), then @ and the domain. cap@contoso.com, 3 gives
+// cap-00001@contoso.com, cap-00002@contoso.com, cap-00003@contoso.com.
+func numberedUPNs(upn string, n int) []string {
+	at := strings.LastIndexByte(upn, '@')
+	local, domain := upn[:at], upn[at:]
+	width := max(5, len(strconv.Itoa(n)))
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s-%0*d%s", local, width, i+1, domain)
+	}
+	return out
 }
 
 func folderName(name string) string {
