@@ -14,7 +14,9 @@ package main
 // BENCH_FOLDER sets the size of the folder the rounds read (default 20000).
 // BENCH_DB instead names a database the bench seeded and kept with -data
 // (such as /var/tmp/cgbench/folder-1m.db): its folder is used as it is, and
-// the write benchmarks add to it.
+// the write benchmarks add to it. BENCH_POSTGRES=DSN seeds the folder into
+// a fresh schema of that PostgreSQL database instead of a SQLite file (the
+// schema is dropped at the end), for the profiles of the postgres store.
 
 import (
 	"context"
@@ -39,17 +41,25 @@ import (
 	"github.com/contactgraph/contactgraph/client"
 	"github.com/contactgraph/contactgraph/fakedata"
 	"github.com/contactgraph/contactgraph/graphapi"
+	"github.com/contactgraph/contactgraph/postgres"
 	"github.com/contactgraph/contactgraph/sqlite"
 )
 
 // fixture is a server on a database with one seeded folder.
 type fixture struct {
-	store  *sqlite.DB
+	store  fixtureStore
 	srv    *httptest.Server
 	api    *api
 	folder string
 	n      int
 	upn    string
+	drop   func() // drops the PostgreSQL schema (BENCH_POSTGRES)
+}
+
+// fixtureStore is the fixture's store: sqlite or postgres.
+type fixtureStore interface {
+	contactgraph.Store
+	Close() error
 }
 
 var (
@@ -63,6 +73,9 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if shared != nil {
 		shared.srv.Close()
+		if shared.drop != nil {
+			shared.drop()
+		}
 		shared.store.Close()
 	}
 	if fixtureDir != "" {
@@ -95,11 +108,23 @@ func newFixture() (*fixture, error) {
 	}
 	fixtureDir = dir
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(dir, "bench.db"), sqlite.Options{})
-	if err != nil {
-		return nil, err
+	f := &fixture{n: n, upn: "bench@contoso.com"}
+	if dsn := os.Getenv("BENCH_POSTGRES"); dsn != "" {
+		schema := fmt.Sprintf("cgbench_%d_%d", os.Getpid(), time.Now().UnixNano())
+		db, err := postgres.Open(ctx, dsn, postgres.Options{Schema: schema})
+		if err != nil {
+			return nil, err
+		}
+		f.store = db
+		f.drop = func() { db.SQL().Exec(`DROP SCHEMA ` + schema + ` CASCADE`) }
+	} else {
+		db, err := sqlite.Open(ctx, filepath.Join(dir, "bench.db"), sqlite.Options{})
+		if err != nil {
+			return nil, err
+		}
+		f.store = db
 	}
-	f := &fixture{store: store, n: n, upn: "bench@contoso.com"}
+	store := f.store
 	tid := contactgraph.TenantID(tenant)
 	mb, err := store.EnsureMailbox(ctx, tid, contactgraph.UserID(tid, f.upn), f.upn)
 	if err != nil {

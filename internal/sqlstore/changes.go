@@ -262,7 +262,7 @@ ORDER BY p.crev`
 // materialize the derived table of ContactRoundQuery, PostgreSQL would
 // sort the whole range of this one).
 const ContactRoundFlat = `SELECT u.rev, u.base, COALESCE((SELECT f.rev FROM floors f WHERE f.scope = ? AND f.kind = ?), 0),
-	EXISTS (SELECT 1 FROM folders d WHERE d.id = ? AND d.tenant_id = u.tenant_id AND d.user_id = u.id),
+	EXISTS (SELECT 1 FROM folders d WHERE d.id = ? AND d.tenant_id = ? AND d.user_id = ?),
 	c.object_id, c.rev, k.folder_id, k.change_key, k.created, k.modified, k.rev, k.auto_name, k.doc
 FROM users u LEFT JOIN changes c ON c.scope = ? AND c.kind = ? AND c.rev > ? AND c.rev <= CASE WHEN CAST(? AS BIGINT) > 0 THEN CAST(? AS BIGINT) ELSE u.rev END
 LEFT JOIN contacts k ON k.id = c.object_id
@@ -275,7 +275,7 @@ ORDER BY c.rev LIMIT ?`
 func ContactRoundArgs(mb contactgraph.Mailbox, folderID string, q contactgraph.ChangeQuery, flat bool) []any {
 	since := max(q.After, q.Since)
 	if flat {
-		return []any{folderID, kindContact, folderID, folderID, kindContact, since, q.Until, q.Until, mb.TenantID, mb.UserID, q.Limit + 1}
+		return []any{folderID, kindContact, folderID, mb.TenantID, mb.UserID, folderID, kindContact, since, q.Until, q.Until, mb.TenantID, mb.UserID, q.Limit + 1}
 	}
 	return []any{folderID, kindContact, folderID, mb.TenantID, mb.UserID, folderID, kindContact, since, q.Until, q.Until, q.Limit + 1}
 }
