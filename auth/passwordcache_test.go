@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/contactgraph/contactgraph"
+	"github.com/contactgraph/contactgraph/internal/pgtest"
 	"github.com/contactgraph/contactgraph/postgres"
 	"github.com/contactgraph/contactgraph/sqlite"
-	"github.com/jackc/pgx/v5"
 )
 
 // countingStore counts the calls of Secret that reach the store (Issue's
@@ -328,9 +328,9 @@ func TestPasswordCacheConcurrent(t *testing.T) {
 // revocation on one takes effect there at once; the other, which cached
 // the password, accepts it until its entry expires, then refuses it.
 func TestPasswordCachePostgres(t *testing.T) {
-	dsn := os.Getenv("CONTACTGRAPH_TEST_POSTGRES")
+	dsn := os.Getenv(pgtest.EnvDSN)
 	if dsn == "" {
-		t.Skip("CONTACTGRAPH_TEST_POSTGRES is not set: no PostgreSQL to run two servers on")
+		t.Skip(pgtest.EnvDSN + " is not set: no PostgreSQL to run two servers on")
 	}
 	ctx := context.Background()
 	db1 := postgresStore(t, dsn, "")
@@ -387,20 +387,7 @@ func postgresStore(t testing.TB, dsn, schema string) schemaStore {
 	t.Helper()
 	ctx := context.Background()
 	if schema == "" {
-		b := make([]byte, 8)
-		_, _ = rand.Read(b)
-		schema = "cgauthtest_" + hex.EncodeToString(b)
-		t.Cleanup(func() {
-			conn, err := pgx.Connect(ctx, dsn)
-			if err != nil {
-				t.Errorf("drop schema %s: %v", schema, err)
-				return
-			}
-			defer conn.Close(ctx)
-			if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-				t.Errorf("drop schema %s: %v", schema, err)
-			}
-		})
+		schema = pgtest.Schema(t, dsn, "cgauthtest_")
 	}
 	db, err := postgres.Open(ctx, dsn, postgres.Options{Schema: schema})
 	if err != nil {
@@ -419,13 +406,13 @@ func BenchmarkAppPasswordVerify(b *testing.B) {
 		name  string
 		store contactgraph.Store
 	}{{"sqlite", db}}
-	if dsn := os.Getenv("CONTACTGRAPH_TEST_POSTGRES"); dsn != "" {
+	if dsn := os.Getenv(pgtest.EnvDSN); dsn != "" {
 		stores = append(stores, struct {
 			name  string
 			store contactgraph.Store
 		}{"postgres", postgresStore(b, dsn, "").DB})
 	} else {
-		b.Log("CONTACTGRAPH_TEST_POSTGRES is not set: SQLite only")
+		b.Log(pgtest.EnvDSN + " is not set: SQLite only")
 	}
 	for _, s := range stores {
 		for _, bc := range []struct {

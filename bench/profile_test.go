@@ -116,7 +116,11 @@ func newFixture() (*fixture, error) {
 			return nil, err
 		}
 		f.store = db
-		f.drop = func() { db.SQL().Exec(`DROP SCHEMA ` + schema + ` CASCADE`) }
+		f.drop = func() { // at the end of the binary: the fixture outlives each benchmark's Cleanup
+			if _, err := db.SQL().Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
+				fmt.Fprintf(os.Stderr, "drop schema %s: %v\n", schema, err)
+			}
+		}
 	} else {
 		db, err := sqlite.Open(ctx, filepath.Join(dir, "bench.db"), sqlite.Options{})
 		if err != nil {

@@ -2,8 +2,6 @@ package carddav_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -19,9 +17,9 @@ import (
 	"github.com/contactgraph/contactgraph/auth"
 	"github.com/contactgraph/contactgraph/carddav"
 	"github.com/contactgraph/contactgraph/graphapi"
+	"github.com/contactgraph/contactgraph/internal/pgtest"
 	"github.com/contactgraph/contactgraph/postgres"
 	"github.com/contactgraph/contactgraph/sqlite"
-	"github.com/jackc/pgx/v5"
 )
 
 // env is a server with both adapters on one real store, over real HTTP.
@@ -46,7 +44,7 @@ var onPostgres bool
 
 // envDSN names the environment variable holding the PostgreSQL test
 // database's DSN (as in the postgres package's tests).
-const envDSN = "CONTACTGRAPH_TEST_POSTGRES"
+const envDSN = pgtest.EnvDSN
 
 // openStore opens the test's store: a SQLite file in a temporary
 // directory, or under onPostgres a new schema of the test database (its
@@ -67,22 +65,7 @@ func openStore(t *testing.T) (contactgraph.Store, waker) {
 		return db, db
 	}
 	dsn := os.Getenv(envDSN)
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	schema := "cgdavtest_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
+	schema := pgtest.Schema(t, dsn, "cgdavtest_")
 	db, err := postgres.Open(ctx, dsn, postgres.Options{Schema: schema})
 	if err != nil {
 		t.Fatal(err)

@@ -3,8 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -17,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/contactgraph/contactgraph/internal/pgtest"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -29,7 +28,7 @@ const (
 
 // envPostgres names the environment variable holding the DSN of the
 // PostgreSQL test database, as in the postgres package's tests.
-const envPostgres = "CONTACTGRAPH_TEST_POSTGRES"
+const envPostgres = pgtest.EnvDSN
 
 // sqliteDB returns the --db value of a new SQLite file.
 func sqliteDB(t *testing.T) string {
@@ -46,9 +45,7 @@ func postgresDB(t *testing.T) string {
 	if dsn == "" {
 		t.Skip(envPostgres + " is not set: this test runs server processes on PostgreSQL and needs a DSN such as postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
 	}
-	b := make([]byte, 8)
-	rand.Read(b)
-	schema := "cge2e_" + hex.EncodeToString(b)
+	schema := pgtest.Schema(t, dsn, "cge2e_") // dropped when the test ends
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, dsn)
@@ -59,19 +56,6 @@ func postgresDB(t *testing.T) string {
 	if _, err := conn.Exec(ctx, `CREATE SCHEMA `+pgx.Identifier{schema}.Sanitize()); err != nil {
 		t.Fatalf("create schema %s: %v", schema, err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
 	return withParams(dsn, map[string]string{"search_path": schema, "application_name": schema})
 }
 

@@ -2,8 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/url"
 	"os"
 	"strings"
@@ -12,13 +10,13 @@ import (
 	"time"
 
 	"github.com/contactgraph/contactgraph"
+	"github.com/contactgraph/contactgraph/internal/pgtest"
 	"github.com/contactgraph/contactgraph/postgres"
 	"github.com/contactgraph/contactgraph/storetest"
-	"github.com/jackc/pgx/v5"
 )
 
 // envDSN names the environment variable holding the test database's DSN.
-const envDSN = "CONTACTGRAPH_TEST_POSTGRES"
+const envDSN = pgtest.EnvDSN
 
 // testDSN returns the test database's DSN, or skips the test.
 func testDSN(t testing.TB) string {
@@ -34,24 +32,7 @@ func testDSN(t testing.TB) string {
 // drops it with everything in it when the test ends.
 func newSchema(t testing.TB) string {
 	t.Helper()
-	dsn := testDSN(t)
-	b := make([]byte, 8)
-	rand.Read(b)
-	schema := "cgtest_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return schema
+	return pgtest.Schema(t, testDSN(t), "cgtest_")
 }
 
 // withAppName sets the application_name of a DSN's sessions, so that a
