@@ -172,9 +172,6 @@ func TestIDList(t *testing.T) {
 }
 
 func TestCapacityHelpers(t *testing.T) {
-	if got := numberedUPNs("cap-1@contoso.com", 3); strings.Join(got, " ") != "cap-1-00001@contoso.com cap-1-00002@contoso.com cap-1-00003@contoso.com" {
-		t.Errorf("numberedUPNs: %v", got)
-	}
 	dsn := withApplicationName("postgres://u@h:5432/test?sslmode=disable&search_path=s", "x")
 	if !strings.Contains(dsn, "application_name=x") || !strings.Contains(dsn, "search_path=s") || !strings.Contains(dsn, "sslmode=disable") {
 		t.Errorf("withApplicationName: %s", dsn)

@@ -494,36 +494,11 @@ func (b *binary) seedUsers(ctx context.Context, db, tenant, user string, n, cont
 	if err != nil {
 		return nil, err
 	}
-	upns := numberedUPNs(user, n)
+	upns := fakedata.NumberedUPNs(user, n)
 	if want := fmt.Sprintf("of each of %d mailboxes, %s to %s", n, upns[0], upns[n-1]); !strings.Contains(out, want) {
 		return nil, fmt.Errorf("seed --users: %q does not say %q", out, want)
 	}
 	return upns, nil
-}
-
-// numberedUPNs are the mailboxes of seed --users n (see the README):
-// local-00001@domain to local-<n>@domain, at least five digits.
-func numberedUPNs(user string, n int) []string {
-	at := strings.LastIndexByte(user, '@')
-	width := max(5, len(fmt.Sprint(n)))
-	out := make([]string, n)
-	for i := range out {
-		out[i] = fmt.Sprintf("%s-%0*d%s", user[:at], width, i+1, user[at:])
-	}
-	return out
-}
-
-// appToken mints an app-only Contacts.ReadWrite token of application app.
-func (b *binary) appToken(ctx context.Context, db, tenant, app string) (string, error) {
-	out, err := b.run(ctx, "token", "--db", db, "--tenant", tenant, "--app", app, "--roles", "Contacts.ReadWrite", "--ttl", "24h")
-	if err != nil {
-		return "", err
-	}
-	tok := strings.TrimSpace(out)
-	if tok == "" || strings.ContainsAny(tok, " \n") {
-		return "", fmt.Errorf("token: unexpected output %q", out)
-	}
-	return tok, nil
 }
 
 // withApplicationName adds application_name to a postgres:// URL, so that

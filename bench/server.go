@@ -96,7 +96,17 @@ func (b *binary) seed(ctx context.Context, db, tenant, user, folder string, n in
 
 // token mints a delegated Contacts.ReadWrite token for user.
 func (b *binary) token(ctx context.Context, db, tenant, user string) (string, error) {
-	out, err := b.run(ctx, "token", "--db", db, "--create", "--tenant", tenant, "--user", user, "--scopes", "Contacts.ReadWrite", "--ttl", "24h") // before the server starts: the database may be new
+	return b.mint(ctx, "--db", db, "--create", "--tenant", tenant, "--user", user, "--scopes", "Contacts.ReadWrite") // before the server starts: the database may be new
+}
+
+// appToken mints an app-only Contacts.ReadWrite token of application app.
+func (b *binary) appToken(ctx context.Context, db, tenant, app string) (string, error) {
+	return b.mint(ctx, "--db", db, "--tenant", tenant, "--app", app, "--roles", "Contacts.ReadWrite")
+}
+
+// mint runs contactgraph token with args for a day's token and returns it.
+func (b *binary) mint(ctx context.Context, args ...string) (string, error) {
+	out, err := b.run(ctx, append(append([]string{"token"}, args...), "--ttl", "24h")...)
 	if err != nil {
 		return "", err
 	}

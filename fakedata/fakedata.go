@@ -143,3 +143,19 @@ func (g *Generator) OrgContact() contactgraph.OrgContactInput {
 			PostalCode: c.Code, State: c.State, Street: fmt.Sprintf("%d %s", 1+g.r.IntN(999), g.pick(streets))}}),
 	}}
 }
+
+// NumberedUPNs returns the n mailboxes of `contactgraph seed --users n`:
+// the local part of upn, a dash and a number from 1, zero-padded to five
+// digits (more when n needs them), then @ and the domain. upn must
+// contain an @. cap@contoso.com, 3 gives cap-00001@contoso.com,
+// cap-00002@contoso.com, cap-00003@contoso.com.
+func NumberedUPNs(upn string, n int) []string {
+	at := strings.LastIndexByte(upn, '@')
+	local, domain := upn[:at], upn[at:]
+	width := max(5, len(fmt.Sprint(n)))
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s-%0*d%s", local, width, i+1, domain)
+	}
+	return out
+}

@@ -3,6 +3,7 @@ package fakedata
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/contactgraph/contactgraph"
@@ -40,3 +41,15 @@ func TestCanonical(t *testing.T) {
 }
 
 func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+func TestNumberedUPNs(t *testing.T) {
+	if got := NumberedUPNs("cap@contoso.com", 2); !reflect.DeepEqual(got, []string{"cap-00001@contoso.com", "cap-00002@contoso.com"}) {
+		t.Fatal(got)
+	}
+	if got := NumberedUPNs("a.b@x.example", 123456); got[0] != "a.b-000001@x.example" || got[123455] != "a.b-123456@x.example" {
+		t.Fatal(got[0], got[123455])
+	}
+	if got := NumberedUPNs("cap-1@contoso.com", 3); strings.Join(got, " ") != "cap-1-00001@contoso.com cap-1-00002@contoso.com cap-1-00003@contoso.com" {
+		t.Errorf("NumberedUPNs: %v", got)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"strings"
 	"time"
 
@@ -57,7 +56,7 @@ func (m *Main) seed(ctx context.Context, args []string) error {
 	if *contacts > 0 {
 		upns := []string{*user}
 		if *users > 0 {
-			upns = numberedUPNs(*user, *users)
+			upns = fakedata.NumberedUPNs(*user, *users)
 		}
 		folderID, err := m.seedContacts(ctx, store, tid, upns, *folder, *contacts, *batch, gen)
 		if err != nil {
@@ -143,21 +142,6 @@ func (m *Main) seedContacts(ctx context.Context, store contactgraph.Store, tid s
 		bar(done)
 	}
 	return folderID, ctx.Err()
-}
-
-// numberedUPNs returns the n mailboxes of seed --users: the local part of
-// upn, a dash and a number from 1, zero-padded to five digits (more when n
-// needs them), then @ and the domain. cap@contoso.com, 3 gives
-// cap-00001@contoso.com, cap-00002@contoso.com, cap-00003@contoso.com.
-func numberedUPNs(upn string, n int) []string {
-	at := strings.LastIndexByte(upn, '@')
-	local, domain := upn[:at], upn[at:]
-	width := max(5, len(strconv.Itoa(n)))
-	out := make([]string, n)
-	for i := range out {
-		out[i] = fmt.Sprintf("%s-%0*d%s", local, width, i+1, domain)
-	}
-	return out
 }
 
 func folderName(name string) string {

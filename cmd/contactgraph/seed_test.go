@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -96,13 +95,9 @@ func TestSeedUsers(t *testing.T) {
 	}
 }
 
-func TestNumberedUPNs(t *testing.T) {
-	if got := numberedUPNs("cap@contoso.com", 2); !slices.Equal(got, []string{"cap-00001@contoso.com", "cap-00002@contoso.com"}) {
-		t.Fatal(got)
-	}
-	if got := numberedUPNs("a.b@x.example", 123456); got[0] != "a.b-000001@x.example" || got[123455] != "a.b-123456@x.example" {
-		t.Fatal(got[0], got[123455])
-	}
+// TestSeedUsersNeedsUPN: --users numbers the local part of a UPN
+// (fakedata.NumberedUPNs), so a --user without a domain is refused.
+func TestSeedUsersNeedsUPN(t *testing.T) {
 	if _, _, err := run(t, "seed", "--db", filepath.Join(t.TempDir(), "cg.db"), "--user", "nodomain", "--users", "2", "--contacts", "1"); err == nil || !strings.Contains(err.Error(), "local@domain") {
 		t.Fatalf("--users with a --user that is no UPN: %v", err)
 	}
