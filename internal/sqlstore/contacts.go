@@ -168,15 +168,18 @@ func (s *Store) createPlain(ctx context.Context, mb contactgraph.Mailbox, folder
 		return nil, err
 	}
 	c := contactgraph.ApplyContact(nil, in, folderID, s.Now())
-	channel, payload := "", ""
-	if len(s.WakeArgs) == 2 {
-		channel, payload = fmt.Sprint(s.WakeArgs[0]), fmt.Sprint(s.WakeArgs[1])
+	wake := s.WakeArgs // the channel and payload of the function's pg_notify
+	if len(wake) != 2 {
+		wake = []any{"", ""}
 	}
+	args := append([]any{mb.TenantID, mb.UserID, folderID, c.ID, c.ChangeKey, c.Created.UnixMilli(), c.Modified.UnixMilli(),
+		flag(c.AutoName), string(c.Doc), keys, kindContact, int(contactgraph.ChangeCreated), s.nowMillis()}, wake...)
 	var queued bool
 	call := func(x *conn) error {
-		return s.queryRow(ctx, x, CreateContactCall, mb.TenantID, mb.UserID, folderID, c.ID, c.ChangeKey,
-			c.Created.UnixMilli(), c.Modified.UnixMilli(), flag(c.AutoName), string(c.Doc), keys,
-			kindContact, int(contactgraph.ChangeCreated), s.nowMillis(), channel, payload).Scan(&c.Rev, &queued)
+		if err := s.queryRow(ctx, x, CreateContactCall, args...).Scan(&c.Rev, &queued); err != nil {
+			return fmt.Errorf("create contact: %w", err) // as the transaction's INSERT says it
+		}
+		return nil
 	}
 	if s.BeforeCommit != nil {
 		err = s.write(ctx, call)
@@ -186,7 +189,7 @@ func (s *Store) createPlain(ctx context.Context, mb contactgraph.Mailbox, folder
 	}
 	switch {
 	case err != nil:
-		return nil, fmt.Errorf("create contact: %w", err)
+		return nil, err
 	case c.Rev == 0:
 		return nil, contactgraph.About(contactgraph.EUserNotFound, mb.UserID)
 	case c.Rev < 0:
