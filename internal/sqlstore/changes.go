@@ -87,13 +87,16 @@ func (s *Store) recordAs(ctx context.Context, tx *conn, scope string, kind int, 
 	return s.enqueue(ctx, tx, scope, kind, id, rev, change)
 }
 
-// headQuery reads the mailbox's revision and base, the floor of the
-// collection (scope, kind), and whether the folder named by its third
-// argument exists in the mailbox: one statement for what a round checks
-// before reading its page.
-const headQuery = `SELECT u.rev, u.base, COALESCE((SELECT f.rev FROM floors f WHERE f.scope = ? AND f.kind = ?), 0),
-	EXISTS (SELECT 1 FROM folders d WHERE d.id = ? AND d.tenant_id = u.tenant_id AND d.user_id = u.id)
-FROM users u WHERE u.tenant_id = ? AND u.id = ?`
+// headColumns are, after the mailbox's revision and base (u.rev and
+// u.base), what a round checks before reading its page: the floor of the
+// collection (scope, kind) and whether a folder (id, tenant, user) exists.
+// Its arguments: scope, kind, folder, tenant, user.
+const headColumns = `COALESCE((SELECT f.rev FROM floors f WHERE f.scope = ? AND f.kind = ?), 0),
+	EXISTS (SELECT 1 FROM folders d WHERE d.id = ? AND d.tenant_id = ? AND d.user_id = ?)`
+
+// headQuery reads the head of a round in one statement (headColumns), then
+// the mailbox's tenant and user.
+const headQuery = `SELECT u.rev, u.base, ` + headColumns + ` FROM users u WHERE u.tenant_id = ? AND u.id = ?`
 
 // position reads the mailbox's current revision and the lowest position
 // the collection (scope, kind) answers, the larger of its floor and the
@@ -103,7 +106,7 @@ FROM users u WHERE u.tenant_id = ? AND u.id = ?`
 func (s *Store) position(ctx context.Context, tx *conn, mb contactgraph.Mailbox, scope string, kind int, folderID string) (rev, low int64, err error) {
 	var base, floor int64
 	var found bool
-	err = s.queryRow(ctx, tx, headQuery, scope, kind, folderID, mb.TenantID, mb.UserID).Scan(&rev, &base, &floor, &found)
+	err = s.queryRow(ctx, tx, headQuery, scope, kind, folderID, mb.TenantID, mb.UserID, mb.TenantID, mb.UserID).Scan(&rev, &base, &floor, &found)
 	switch {
 	case errors.Is(err, sql.ErrNoRows) && folderID != "":
 		return 0, 0, contactgraph.ErrNotFound
@@ -245,9 +248,7 @@ func (s *Store) ContactChanges(ctx context.Context, mb contactgraph.Mailbox, fol
 // the plan tests. Every row carries the mailbox's revision and base, the
 // collection's floor and whether the folder exists; the change columns
 // are NULL in the one row of a range without changes.
-const ContactRoundQuery = `WITH h AS (SELECT u.rev AS head, u.base AS base,
-	COALESCE((SELECT f.rev FROM floors f WHERE f.scope = ? AND f.kind = ?), 0) AS floor,
-	EXISTS (SELECT 1 FROM folders d WHERE d.id = ? AND d.tenant_id = u.tenant_id AND d.user_id = u.id) AS found
+const ContactRoundQuery = `WITH h (head, base, floor, found) AS (SELECT u.rev, u.base, ` + headColumns + `
 	FROM users u WHERE u.tenant_id = ? AND u.id = ?)
 SELECT h.head, h.base, h.floor, h.found, p.object_id, p.crev, p.folder_id, p.change_key, p.created, p.modified, p.rev, p.auto_name, p.doc
 FROM h LEFT JOIN (SELECT c.object_id, c.rev AS crev, k.folder_id, k.change_key, k.created, k.modified, k.rev, k.auto_name, k.doc
@@ -261,8 +262,7 @@ ORDER BY p.crev`
 // the one-row outer side (Dialect.StopsThroughOneRow; SQLite would
 // materialize the derived table of ContactRoundQuery, PostgreSQL would
 // sort the whole range of this one).
-const ContactRoundFlat = `SELECT u.rev, u.base, COALESCE((SELECT f.rev FROM floors f WHERE f.scope = ? AND f.kind = ?), 0),
-	EXISTS (SELECT 1 FROM folders d WHERE d.id = ? AND d.tenant_id = ? AND d.user_id = ?),
+const ContactRoundFlat = `SELECT u.rev, u.base, ` + headColumns + `,
 	c.object_id, c.rev, k.folder_id, k.change_key, k.created, k.modified, k.rev, k.auto_name, k.doc
 FROM users u LEFT JOIN changes c ON c.scope = ? AND c.kind = ? AND c.rev > ? AND c.rev <= CASE WHEN CAST(? AS BIGINT) > 0 THEN CAST(? AS BIGINT) ELSE u.rev END
 LEFT JOIN contacts k ON k.id = c.object_id
@@ -277,7 +277,7 @@ func ContactRoundArgs(mb contactgraph.Mailbox, folderID string, q contactgraph.C
 	if flat {
 		return []any{folderID, kindContact, folderID, mb.TenantID, mb.UserID, folderID, kindContact, since, q.Until, q.Until, mb.TenantID, mb.UserID, q.Limit + 1}
 	}
-	return []any{folderID, kindContact, folderID, mb.TenantID, mb.UserID, folderID, kindContact, since, q.Until, q.Until, q.Limit + 1}
+	return []any{folderID, kindContact, folderID, mb.TenantID, mb.UserID, mb.TenantID, mb.UserID, folderID, kindContact, since, q.Until, q.Until, q.Limit + 1}
 }
 
 // contactRound reads one page of a contact round as round does, in one
