@@ -216,7 +216,7 @@ func (b *bench) seedFolder(ctx context.Context, name string, n int) (string, err
 	}
 	took := time.Since(start)
 	b.logf("seeded %d contacts in %s (%.0f/s)", n, took.Round(time.Millisecond), perSecond(n, took))
-	b.report.add(Record{Name: "seed", Workload: "setup", Backend: b.backend, Size: n, Value: round3(perSecond(n, took)), Unit: "contacts/s",
+	b.report.add(Record{Name: recSeed, Workload: "setup", Backend: b.backend, Size: n, Value: round3(perSecond(n, took)), Unit: "contacts/s",
 		Note: fmt.Sprintf("%s contactgraph seed --batch %s (straight into the store, not over HTTP): %s", seedGOGC, seedBatch, took.Round(time.Millisecond))})
 	b.seeded[name] = id
 	if b.backend == "sqlite" {

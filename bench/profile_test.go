@@ -116,7 +116,11 @@ func newFixture() (*fixture, error) {
 			return nil, err
 		}
 		f.store = db
+		// As serve does: the listener keeps the mailbox cache on.
+		lctx, stopListen := context.WithCancel(ctx)
+		go func() { _ = db.Listen(lctx, func() {}) }()
 		f.drop = func() { // at the end of the binary: the fixture outlives each benchmark's Cleanup
+			stopListen()
 			if _, err := db.SQL().Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
 				fmt.Fprintf(os.Stderr, "drop schema %s: %v\n", schema, err)
 			}

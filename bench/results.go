@@ -19,6 +19,7 @@ type RecordName string
 
 // Figures that ratios and targets are computed from.
 const (
+	recSeed                RecordName = "seed" // contactgraph seed of a size's folder
 	recIncrementalP50      RecordName = "incremental_p50"
 	recFirstRound          RecordName = "first_round"
 	recFirstRoundUndecoded RecordName = "first_round_undecoded"

@@ -35,9 +35,9 @@ func printTable(w io.Writer, r *Report) {
 	}
 	if len(r.Targets) > 0 {
 		if r.Quick {
-			fmt.Fprintln(w, "\ntargets (quick sizes: not comparable with the goals, which are for the full run on SQLite)")
+			fmt.Fprintln(w, "\ntargets (quick sizes: not comparable with the goals, which are for the full run)")
 		} else {
-			fmt.Fprintln(w, "\ntargets (goals of the full run on SQLite; reported, not asserted)")
+			fmt.Fprintf(w, "\ntargets (goals of the full run on %s; reported, not asserted)\n", r.Backend)
 		}
 		tw = tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
 		for _, t := range r.Targets {

@@ -93,4 +93,20 @@
 // with it a commit on any replica starts delivery everywhere at once, and
 // the senders' polling remains only as the fallback for a listener that is
 // reconnecting.
+//
+// # The mailbox cache
+//
+// Every request needs its mailbox's default folder, which never changes
+// while the mailbox exists. A replica keeps those it has read while its
+// listening connection is up, and only then: DeleteUser and ResetTenant
+// end with SELECT pg_notify('contactgraph_mailboxes_gone', schema), and
+// every replica's Listen empties its cache when it hears one (the
+// replica's own removals empty it right after their commit). A lookup that
+// read the database before such a removal cannot put what it read after
+// it (sqlstore's mailboxCache counts generations), and an entry is used
+// for at most 30 seconds, which bounds a listener that died unnoticed. In
+// the milliseconds between a removal's commit and its notification another
+// replica may still hand out the removed mailbox's default folder; the
+// request then finds that folder gone, as one that had read the mailbox
+// just before the commit would.
 package postgres

@@ -14,6 +14,12 @@ import (
 // that stores in different schemas of one database do not wake each other.
 const wakeChannel = "contactgraph_outbox"
 
+// goneChannel is the PostgreSQL notification channel of removed mailboxes
+// (sqlstore.Store.GoneQuery, with wakeQuery's statement): every replica
+// that hears it in its Listen forgets the mailboxes it cached. Its payload
+// is the store's schema, as on wakeChannel.
+const goneChannel = "contactgraph_mailboxes_gone"
+
 // wakeQuery is run by every write transaction that recorded outbox
 // entries, just before it commits (sqlstore.Store.WakeQuery). PostgreSQL
 // queues the notification with the transaction and delivers it to the
@@ -36,7 +42,16 @@ const (
 // the database, that recorded notifications in this store's schema. It
 // holds a connection of its own, outside the pool, that LISTENs on the
 // outbox channel, and calls wake for each notification whose payload is
-// the store's schema. wake is also called each time the connection is
+// the store's schema.
+//
+// On the same connection it hears every replica's removals of mailboxes
+// (DeleteUser, ResetTenant), and so keeps this replica's mailbox cache:
+// the default folder of each mailbox in use, which saves every request a
+// round trip. The cache is on only while the connection listens, and
+// emptied at each removal; an entry is used for at most 30 seconds in any
+// case. A request that meets an entry of a mailbox just removed elsewhere
+// (in the milliseconds the notification takes) finds its default folder
+// gone, as it would had it read the mailbox just before the removal. wake is also called each time the connection is
 // established (first and after a reconnection), because notifications sent
 // while nobody listened are not kept: a caller that sees the first call
 // knows the listener is live. wake runs on Listen's goroutine and should
@@ -88,9 +103,15 @@ func (db *DB) listen(ctx context.Context, wake func()) (live bool, err error) {
 		defer cancel()
 		conn.Close(closeCtx)
 	}()
-	if _, err := conn.Exec(ctx, `LISTEN `+pgx.Identifier{wakeChannel}.Sanitize()); err != nil {
-		return false, fmt.Errorf("listen: %w", err)
+	for _, ch := range []string{wakeChannel, goneChannel} {
+		if _, err := conn.Exec(ctx, `LISTEN `+pgx.Identifier{ch}.Sanitize()); err != nil {
+			return false, fmt.Errorf("listen: %w", err)
+		}
 	}
+	// From here on every removal of a mailbox is heard: the cache may be
+	// used until the connection is lost.
+	db.store.CacheMailboxes(true)
+	defer db.store.CacheMailboxes(false)
 	wake()
 	for {
 		wctx, cancel := context.WithTimeout(ctx, listenPing)
@@ -98,7 +119,11 @@ func (db *DB) listen(ctx context.Context, wake func()) (live bool, err error) {
 		cancel()
 		switch {
 		case err == nil:
-			if n.Payload == db.schema {
+			switch {
+			case n.Payload != db.schema:
+			case n.Channel == goneChannel:
+				db.store.ForgetMailboxes()
+			default:
 				wake()
 			}
 		case ctx.Err() != nil:

@@ -184,3 +184,91 @@ func TestListenReconnects(t *testing.T) {
 	}
 	l.wait(t, "a commit after the reconnection")
 }
+
+// TestListenKeepsMailboxCache: a replica that listens serves the
+// mailboxes it has read from its cache; it forgets them all when any
+// replica removes a mailbox (DeleteUser, ResetTenant), and its own
+// removals at once; once it no longer listens it reads every time.
+func TestListenKeepsMailboxCache(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	a := e.db // another replica, which does not listen
+	b := e.openServed(t, nil)
+	l := newListener()
+	lctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- b.Listen(lctx, func() { l.wakes <- struct{}{} }) }()
+	t.Cleanup(stop)
+	l.wait(t, "the listener's connection")
+
+	// dropRow removes a user's row behind the stores' backs, announced to
+	// nobody: a lookup that reads the database finds no user and makes a
+	// new mailbox, one served from a cache returns the old default folder.
+	dropRow := func(mb contactgraph.Mailbox) {
+		t.Helper()
+		for _, q := range []string{`DELETE FROM folders WHERE tenant_id = $1 AND user_id = $2`, `DELETE FROM users WHERE tenant_id = $1 AND id = $2`} {
+			if _, err := a.SQL().ExecContext(ctx, q, mb.TenantID, mb.UserID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// renewed waits until b's lookup of upn gives another default folder
+	// than old's.
+	renewed := func(upn string, old contactgraph.Mailbox, what string) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			if mailbox(t, b, upn).RootID != old.RootID {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %s's mailbox still served from the cache after 20 s", what, upn)
+			}
+		}
+	}
+
+	alice := mailbox(t, b, "alice@contoso.com")
+	bob := mailbox(t, b, "bob@contoso.com")
+	dropRow(bob)
+	if got := mailbox(t, b, "bob@contoso.com"); got.RootID != bob.RootID {
+		t.Fatalf("bob's mailbox was read again (%s, cached %s): the listening replica does not cache", got.RootID, bob.RootID)
+	}
+	if got := mailbox(t, a, "alice@contoso.com"); got.RootID != alice.RootID {
+		t.Fatalf("the other replica reads alice's default folder %s, want %s", got.RootID, alice.RootID)
+	}
+
+	// A removal on the other replica empties b's cache.
+	if err := a.DeleteUser(ctx, tenant, alice.UserID); err != nil {
+		t.Fatal(err)
+	}
+	renewed("alice@contoso.com", alice, "DeleteUser on another replica")
+	if got := mailbox(t, b, "bob@contoso.com"); got.RootID == bob.RootID {
+		t.Fatal("bob's entry outlived the removal of alice's mailbox: the cache forgets one entry, not all")
+	}
+
+	// b's own removal is forgotten before DeleteUser returns.
+	carol := mailbox(t, b, "carol@contoso.com")
+	if err := b.DeleteUser(ctx, tenant, carol.UserID); err != nil {
+		t.Fatal(err)
+	}
+	if got := mailbox(t, b, "carol@contoso.com"); got.RootID == carol.RootID {
+		t.Fatal("carol's mailbox served from the cache right after b deleted it")
+	}
+
+	dave := mailbox(t, b, "dave@contoso.com")
+	if err := a.ResetTenant(ctx, tenant); err != nil {
+		t.Fatal(err)
+	}
+	renewed("dave@contoso.com", dave, "ResetTenant on another replica")
+
+	// No longer listening, no longer caching.
+	stop()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Listen returned %v", err)
+	}
+	erin := mailbox(t, b, "erin@contoso.com")
+	dropRow(erin)
+	if got := mailbox(t, b, "erin@contoso.com"); got.RootID == erin.RootID {
+		t.Fatal("erin's mailbox served from the cache after the listener stopped")
+	}
+}

@@ -113,6 +113,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	s.Timeout = opts.Timeout
 	s.ReadIsolation = sql.LevelRepeatableRead
 	s.WakeQuery, s.WakeArgs = wakeQuery, []any{wakeChannel, opts.Schema}
+	s.GoneQuery, s.GoneArgs = wakeQuery, []any{goneChannel, opts.Schema}
 	s.CreateFunction = true
 	s.BeforeCommit = opts.BeforeCommit
 	return &DB{engine: s, store: s, pool: pool, schema: opts.Schema, logf: opts.Logf}, nil

@@ -116,8 +116,16 @@ type Store struct {
 	// and the call fails with contactgraph.EUnavailable. Set it before use.
 	Timeout time.Duration
 
+	// GoneQuery, when set, is a statement run with GoneArgs inside every
+	// write transaction that removes mailboxes (DeleteUser, ResetTenant),
+	// before commit: the postgres store sets a pg_notify on which the
+	// other replicas forget the mailboxes they cached (CacheMailboxes).
+	GoneQuery string
+	GoneArgs  []any
+
 	writeStmts, readStmts *stmts   // prepared statements of each pool
 	batch                 *batcher // group commit, when enabled
+	mailboxes             mailboxCache
 }
 
 // Served is what the public store packages serve of a Store, by

@@ -10,7 +10,7 @@ import (
 // contact collection's floor to it: every delta token issued before the
 // reset is refused, and mailboxes created later start above it.
 func (s *Store) ResetTenant(ctx context.Context, tenantID string) error {
-	return s.write(ctx, func(tx *conn) error {
+	return s.removing(ctx, func(tx *conn) error {
 		var high int64
 		if err := s.queryRow(ctx, tx, `SELECT COALESCE(MAX(rev), 0) FROM users WHERE tenant_id = ?`, tenantID).Scan(&high); err != nil {
 			return fmt.Errorf("reset tenant: %w", err)

@@ -105,7 +105,7 @@ func (s *Store) listUsers(ctx context.Context, tenantID string, p contactgraph.P
 
 // DeleteUser implements contactgraph.Store. The user's mailbox goes with it.
 func (s *Store) DeleteUser(ctx context.Context, tenantID, id string) error {
-	return s.write(ctx, func(tx *conn) error {
+	return s.removing(ctx, func(tx *conn) error {
 		var rev int64
 		err := s.queryRow(ctx, tx, `SELECT rev FROM users WHERE tenant_id = ? AND id = ?`, tenantID, id).Scan(&rev)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -149,10 +149,30 @@ func (s *Store) DeleteUser(ctx context.Context, tenantID, id string) error {
 	})
 }
 
+// removing runs fn, a write that removes mailboxes, in a transaction.
+// Before the commit GoneQuery tells the other replicas; after it this
+// process's mailbox cache forgets, also when the write failed, since a
+// failed commit may still have taken effect.
+func (s *Store) removing(ctx context.Context, fn func(tx *conn) error) error {
+	defer s.mailboxes.forget()
+	return s.write(ctx, func(tx *conn) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if s.GoneQuery == "" {
+			return nil
+		}
+		if _, err := s.exec(ctx, tx, s.GoneQuery, s.GoneArgs...); err != nil {
+			return fmt.Errorf("announce removed mailboxes: %w", err)
+		}
+		return nil
+	})
+}
+
 // EnsureMailbox implements contactgraph.Store.
 func (s *Store) EnsureMailbox(ctx context.Context, tenantID, userID, upn string) (contactgraph.Mailbox, error) {
 	mb := contactgraph.Mailbox{TenantID: tenantID, UserID: userID}
-	root, err := s.rootOf(ctx, tenantID, userID)
+	root, remember, err := s.rootOf(ctx, tenantID, userID)
 	if err == nil && root.Valid {
 		mb.RootID = root.String
 		return mb, nil
@@ -183,13 +203,16 @@ func (s *Store) EnsureMailbox(ctx context.Context, tenantID, userID, upn string)
 		}
 		return err
 	})
+	if err == nil {
+		remember(mb.RootID)
+	}
 	return mb, err
 }
 
 // Mailbox implements contactgraph.Store.
 func (s *Store) Mailbox(ctx context.Context, tenantID, userID string) (contactgraph.Mailbox, error) {
 	mb := contactgraph.Mailbox{TenantID: tenantID, UserID: userID}
-	root, err := s.rootOf(ctx, tenantID, userID)
+	root, remember, err := s.rootOf(ctx, tenantID, userID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return mb, contactgraph.About(contactgraph.EUserNotFound, userID)
 	}
@@ -205,17 +228,33 @@ func (s *Store) Mailbox(ctx context.Context, tenantID, userID string) (contactgr
 		mb.RootID, err = s.ensureRoot(ctx, tx, mb)
 		return err
 	})
+	if err == nil {
+		remember(mb.RootID)
+	}
 	return mb, err
 }
 
 // rootOf reads the default folder of a user's mailbox, outside a
 // transaction: sql.ErrNoRows when there is no such user, a null string when
 // the mailbox has no default folder yet.
-func (s *Store) rootOf(ctx context.Context, tenantID, userID string) (sql.NullString, error) {
-	var root sql.NullString
+//
+// A mailbox with a default folder is served from the mailbox cache when it
+// is on (see mailboxCache), and put into it. After a miss, the caller that
+// goes on to create the default folder hands it to remember once
+// committed.
+func (s *Store) rootOf(ctx context.Context, tenantID, userID string) (root sql.NullString, remember func(string), err error) {
+	cached, ok, gen := s.mailboxes.get(tenantID, userID)
+	if ok {
+		return sql.NullString{String: cached, Valid: true}, nil, nil
+	}
+	read := time.Now()
+	remember = func(id string) { s.mailboxes.put(gen, tenantID, userID, id, read) }
 	ctx, end := s.op(ctx)
-	err := s.queryRow(ctx, s.rq(), `SELECT root_id FROM users WHERE tenant_id = ? AND id = ?`, tenantID, userID).Scan(&root)
-	return root, end(err)
+	err = s.queryRow(ctx, s.rq(), `SELECT root_id FROM users WHERE tenant_id = ? AND id = ?`, tenantID, userID).Scan(&root)
+	if err == nil && root.Valid {
+		remember(root.String)
+	}
+	return root, remember, end(err)
 }
 
 // ensureRoot creates the mailbox's default folder unless it exists, and
