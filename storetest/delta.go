@@ -548,3 +548,75 @@ func testDeltaRecreatedUser(t *testing.T, s contactgraph.Store, _ *Clock) {
 		t.Fatalf("after reset the tenant has %d org contacts, want the 1 created since", len(l))
 	}
 }
+
+// testPruneMany prunes tombstones and superseded rows of two folders
+// written at different times, so that a store pruning in batches crosses
+// several of them (its batch bounds fall between the rows' times): the
+// counts, the refused and the still-answerable positions are those of one
+// prune at once.
+func testPruneMany(t *testing.T, s contactgraph.Store, clock *Clock) {
+	mb := mailbox(t, s, "alice@contoso.com")
+	other := must(s.CreateFolder(ctx(), mb, "", folderIn("Other")))
+	create := func(folder string, n int) []string {
+		var ids []string
+		for i := 0; i < n; i++ {
+			ids = append(ids, must(s.CreateContact(ctx(), mb, folder, contactIn(t, `{"givenName":"x"}`))).ID)
+		}
+		return ids
+	}
+	root, kept := create(mb.RootID, 7), create(other.ID, 5)
+	oldRoot, _ := contactRound(t, s, mb, mb.RootID, 0, 100, mirror{})
+	oldOther, _ := contactRound(t, s, mb, other.ID, 0, 100, mirror{})
+	// Old: 5 deletes in the root and 3 in the other folder, a second apart
+	// (each leaves a tombstone and supersedes its contact's row), and two
+	// updates of one contact (each supersedes the row before).
+	for i, id := range append(root[:5:5], kept[:3]...) {
+		clock.Advance(time.Second)
+		if err := s.DeleteContact(ctx(), mb, id, ""); err != nil {
+			t.Fatalf("delete %d: %v", i, err)
+		}
+	}
+	for _, title := range []string{"a", "b"} {
+		clock.Advance(time.Second)
+		must(s.UpdateContact(ctx(), mb, root[5], contactIn(t, `{"jobTitle":"`+title+`"}`), ""))
+	}
+	clock.Advance(48 * time.Hour)
+	recentRoot, _ := contactRound(t, s, mb, mb.RootID, 0, 100, mirror{})
+	recentOther, _ := contactRound(t, s, mb, other.ID, 0, 100, mirror{})
+	if err := s.DeleteContact(ctx(), mb, root[6], ""); err != nil {
+		t.Fatal(err)
+	}
+
+	cutoff := clock.Now().Add(-24 * time.Hour)
+	n := must(s.Prune(ctx(), contactgraph.Retention{Items: cutoff, Superseded: cutoff}))
+	// 8 old tombstones, the 8 rows they superseded and the 2 the updates did.
+	if n != 18 {
+		t.Fatalf("pruned %d rows, want 18", n)
+	}
+	if again := must(s.Prune(ctx(), contactgraph.Retention{Items: cutoff, Superseded: cutoff})); again != 0 {
+		t.Fatalf("a second prune removed %d rows, want 0", again)
+	}
+	for name, c := range map[string]struct {
+		folder string
+		pos    int64
+	}{"root": {mb.RootID, oldRoot}, "other": {other.ID, oldOther}} {
+		_, err := s.ContactChanges(ctx(), mb, c.folder, contactgraph.ChangeQuery{Since: c.pos, After: c.pos, Limit: 10})
+		if contactgraph.ErrorCode(err) != contactgraph.ESyncStateExpired {
+			t.Errorf("%s: a position before pruned tombstones gave %v, want %s", name, err, contactgraph.ESyncStateExpired)
+		}
+	}
+	mr := truthCopyWith(t, s, mb, root[6])
+	_, seen := contactRound(t, s, mb, mb.RootID, recentRoot, 10, mr)
+	if len(seen) != 1 || !seen[0].Removed || seen[0].ID != root[6] {
+		t.Fatalf("recent root round saw %+v, want the one tombstone", seen)
+	}
+	sameMirror(t, "root after prune", mr, truth(t, s, mb, mb.RootID))
+	if _, seen := contactRound(t, s, mb, other.ID, recentOther, 10, truth(t, s, mb, other.ID)); len(seen) != 0 {
+		t.Fatalf("recent round of the other folder saw %+v, want nothing", seen)
+	}
+	for _, folder := range []string{mb.RootID, other.ID} {
+		first := mirror{}
+		contactRound(t, s, mb, folder, 0, 100, first)
+		sameMirror(t, "first round after prune", first, truth(t, s, mb, folder))
+	}
+}

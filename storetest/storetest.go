@@ -47,7 +47,17 @@ func (c *Clock) Advance(d time.Duration) {
 type NewStore func(t *testing.T, clock *Clock) contactgraph.Store
 
 // Run runs the conformance suite.
-func Run(t *testing.T, open NewStore) {
+func Run(t *testing.T, open NewStore) { run(t, open, nil) }
+
+// RunPrune runs the tests of the suite that prune, for a store configured
+// to prune differently (in smaller batches, say).
+func RunPrune(t *testing.T, open NewStore) { run(t, open, pruning) }
+
+// pruning names the tests that call Prune.
+var pruning = map[string]bool{"Prune": true, "PruneMany": true, "OrgPrune": true, "OrgPruneAtOnce": true, "CardNames": true, "ContactsPosition": true}
+
+// run runs the tests of the suite named in only, or all for nil.
+func run(t *testing.T, open NewStore, only map[string]bool) {
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, s contactgraph.Store, clock *Clock)
@@ -73,6 +83,7 @@ func Run(t *testing.T, open NewStore) {
 		{"DeltaDeletedFolder", testDeltaDeletedFolder},
 		{"DeltaRecreatedUser", testDeltaRecreatedUser},
 		{"Prune", testPrune},
+		{"PruneMany", testPruneMany},
 		{"ConcurrentMirror", testConcurrentMirror},
 		{"OrgContacts", testOrgContacts},
 		{"OrgDelta", testOrgDelta},
@@ -97,6 +108,9 @@ func Run(t *testing.T, open NewStore) {
 		{"ContactsPosition", testContactsPosition},
 	}
 	for _, tt := range tests {
+		if only != nil && !only[tt.name] {
+			continue
+		}
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			clock := NewClock()

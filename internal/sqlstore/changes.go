@@ -388,52 +388,111 @@ func (s *Store) FolderChanges(ctx context.Context, mb contactgraph.Mailbox, pare
 	return page, err
 }
 
+// defaultPruneBatch is how many log rows one of Prune's transactions
+// removes at most (Store.PruneBatch), ties on the bound aside.
+const defaultPruneBatch = 10_000
+
 // Prune implements contactgraph.Store. It purges org contacts deleted
 // before r.PurgeDeleted (each leaves a "deleted" tombstone), removes
 // superseded log rows older than r.Superseded, and removes tombstones older
 // than the cutoff of their kind, raising each touched collection's floor to
 // the highest revision it removed.
+//
+// It works in bounded transactions, so that writes, which wait for a
+// transaction on SQLite's single writer, wait for one batch at most: the
+// log rows go Store.PruneBatch at a time, oldest first, and each batch of
+// tombstones raises the floors of exactly the rows it removes, in the same
+// transaction. A Prune that fails part-way has committed whole batches
+// only; the next one goes on from there.
 func (s *Store) Prune(ctx context.Context, r contactgraph.Retention) (int, error) {
 	n := 0
 	if !r.PurgeDeleted.IsZero() {
 		purged, err := s.purgeDeleted(ctx, r.PurgeDeleted)
-		if err != nil {
-			return 0, err
-		}
 		n += purged
-	}
-	err := s.write(ctx, func(tx *conn) error {
-		if !r.Superseded.IsZero() {
-			res, err := s.exec(ctx, tx, `DELETE FROM changes WHERE superseded IS NOT NULL AND superseded < ?`, r.Superseded.UnixMilli())
-			if err != nil {
-				return fmt.Errorf("prune: %w", err)
-			}
-			k, _ := res.RowsAffected()
-			n += int(k)
+		if err != nil {
+			return n, err
 		}
-		for _, c := range []struct {
-			before time.Time
-			kinds  string
-		}{{r.Items, "1, 2"}, {r.Directory, "3"}} {
-			if c.before.IsZero() {
-				continue
-			}
-			cutoff := c.before.UnixMilli()
-			cond := `removed <> 0 AND superseded IS NULL AND at < ? AND kind IN (` + c.kinds + `)`
+	}
+	if !r.Superseded.IsZero() {
+		k, err := s.pruneBatches(ctx, `superseded`, `superseded IS NOT NULL AND superseded < ?`, r.Superseded.UnixMilli(), nil)
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	for _, c := range []struct {
+		before time.Time
+		kinds  string
+	}{{r.Items, "1, 2"}, {r.Directory, "3"}} {
+		if c.before.IsZero() {
+			continue
+		}
+		cond := `removed <> 0 AND superseded IS NULL AND at < ? AND kind IN (` + c.kinds + `)`
+		k, err := s.pruneBatches(ctx, `at`, cond, c.before.UnixMilli(), func(tx *conn, batch string, args []any) error {
 			_, err := s.exec(ctx, tx, `INSERT INTO floors (scope, kind, rev)
-SELECT scope, kind, MAX(rev) FROM changes WHERE `+cond+` GROUP BY scope, kind
-ON CONFLICT (scope, kind) DO UPDATE SET rev = CASE WHEN excluded.rev > floors.rev THEN excluded.rev ELSE floors.rev END`, cutoff)
+SELECT scope, kind, MAX(rev) FROM changes WHERE `+batch+` GROUP BY scope, kind
+ON CONFLICT (scope, kind) DO UPDATE SET rev = CASE WHEN excluded.rev > floors.rev THEN excluded.rev ELSE floors.rev END`, args...)
 			if err != nil {
 				return fmt.Errorf("prune: raise floors: %w", err)
 			}
-			res, err := s.exec(ctx, tx, `DELETE FROM changes WHERE `+cond, cutoff)
+			return nil
+		})
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, s.write(ctx, func(tx *conn) error { return s.pruneCardNames(ctx, tx) })
+}
+
+// pruneBatches removes the log rows matching cond (a condition with one
+// argument, cutoff) in transactions of about s.PruneBatch rows, in the
+// order of the column by, which an index on cond's rows serves: each
+// takes the by value of the batch's last row as its bound and removes the
+// rows up to it, after running before (when not nil) with the batch's
+// condition and arguments in the same transaction. It returns how many
+// rows it removed.
+func (s *Store) pruneBatches(ctx context.Context, by, cond string, cutoff int64, before func(tx *conn, batch string, args []any) error) (int, error) {
+	size := s.PruneBatch
+	if size <= 0 {
+		size = defaultPruneBatch
+	}
+	n := 0
+	for {
+		var k int64
+		last := false
+		err := s.write(ctx, func(tx *conn) error {
+			// The bound: the by value of the size-th oldest row, or the cutoff
+			// itself when fewer rows are left.
+			batch, args := cond, []any{cutoff}
+			var bound int64
+			err := s.queryRow(ctx, tx, `SELECT `+by+` FROM changes WHERE `+cond+` ORDER BY `+by+` LIMIT 1 OFFSET ?`, cutoff, size-1).Scan(&bound)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				last = true
+			case err != nil:
+				return fmt.Errorf("prune: %w", err)
+			default:
+				batch, args = cond+` AND `+by+` <= ?`, []any{cutoff, bound}
+			}
+			if before != nil {
+				if err := before(tx, batch, args); err != nil {
+					return err
+				}
+			}
+			res, err := s.exec(ctx, tx, `DELETE FROM changes WHERE `+batch, args...)
 			if err != nil {
 				return fmt.Errorf("prune: %w", err)
 			}
-			k, _ := res.RowsAffected()
-			n += int(k)
+			k, _ = res.RowsAffected()
+			return nil
+		})
+		if err != nil {
+			return n, err
 		}
-		return s.pruneCardNames(ctx, tx)
-	})
-	return n, err
+		n += int(k)
+		if last || k == 0 {
+			return n, nil
+		}
+	}
 }

@@ -116,6 +116,10 @@ type Store struct {
 	// and the call fails with contactgraph.EUnavailable. Set it before use.
 	Timeout time.Duration
 
+	// PruneBatch is how many log rows each of Prune's transactions removes
+	// at most (ties on its bound aside); zero is 10,000. Set it before use.
+	PruneBatch int
+
 	// GoneQuery, when set, is a statement run with GoneArgs inside every
 	// write transaction that removes mailboxes (DeleteUser, ResetTenant),
 	// before commit: the postgres store sets a pg_notify on which the
