@@ -2,23 +2,19 @@ package ops_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/contactgraph/contactgraph/internal/pgtest"
 	"github.com/contactgraph/contactgraph/ops"
 	"github.com/contactgraph/contactgraph/postgres"
-	"github.com/jackc/pgx/v5"
 )
 
 // proxy is a TCP relay between a store and PostgreSQL that a test can cut
@@ -104,9 +100,9 @@ func (p *proxy) down() {
 // /metrics still answers, without the outbox depth; when the database is
 // back, /readyz is 200 again by itself.
 func TestReadinessPostgresOutage(t *testing.T) {
-	dsn := os.Getenv("CONTACTGRAPH_TEST_POSTGRES")
+	dsn := os.Getenv(pgtest.EnvDSN)
 	if dsn == "" {
-		t.Skip("CONTACTGRAPH_TEST_POSTGRES is not set")
+		t.Skip(pgtest.EnvDSN + " is not set")
 	}
 	u, err := url.Parse(dsn)
 	if err != nil || u.Host == "" {
@@ -118,7 +114,7 @@ func TestReadinessPostgresOutage(t *testing.T) {
 	q := through.Query()
 	q.Set("connect_timeout", "1")
 	through.RawQuery = q.Encode()
-	schema := newSchema(t, dsn)
+	schema := pgtest.Schema(t, dsn, "cgtest_ops_")
 
 	ctx := context.Background()
 	db, err := postgres.Open(ctx, through.String(), postgres.Options{Schema: schema})
@@ -178,27 +174,4 @@ func TestReadinessPostgresOutage(t *testing.T) {
 	p.down()
 	p.up(false)
 	waitFor(t, "/readyz 200 once the database is back", func() bool { return ready() == 200 })
-}
-
-// newSchema returns a fresh schema name, dropped with its tables when
-// the test ends.
-func newSchema(t *testing.T, dsn string) string {
-	t.Helper()
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	schema := "cgtest_ops_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return strings.ToLower(schema)
 }
